@@ -1,0 +1,1 @@
+"""The `sakip` command line: runs the local stack, migrations, seeding and administration."""

@@ -1,0 +1,185 @@
+"""Every setting of the platform, read from environment variables in one place.
+
+`load_settings()` validates all of them at start-up and raises `ConfigError` listing every
+missing or malformed value at once. The README's settings table is checked against `SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "demo", "production")
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known default production refuses
+DEV_S3_ACCESS_KEY = "sakip-dev"
+DEV_S3_SECRET_KEY = "sakip-dev-secret"  # noqa: S105 - local SeaweedFS only; production refuses
+
+
+class ConfigError(RuntimeError):
+    """One or more settings are missing or malformed; the message names each of them."""
+
+
+def _setting(env: str, doc: str, default: Any = None, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = _setting("SAKIP_ENV", "development, test, demo or production", "development")
+    state_dir: Path = _setting(
+        "SAKIP_STATE_DIR", "where the local run keeps its SQLite file, S3 data and logs", ".sakip"
+    )
+    database_url: str = _setting(
+        "DATABASE_URL",
+        "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite file in the "
+        "state dir)",
+        "",
+    )
+    redis_url: str = _setting("REDIS_URL", "Redis for events and the Celery broker",
+                              "redis://127.0.0.1:6379/0")
+    s3_endpoint: str = _setting("S3_ENDPOINT", "host:port of the S3 server", "127.0.0.1:8333")
+    s3_public_endpoint: str = _setting(
+        "S3_PUBLIC_ENDPOINT", "host:port that presigned URLs name (default: S3_ENDPOINT)", ""
+    )
+    s3_access_key: str = _setting("S3_ACCESS_KEY", "S3 access key", DEV_S3_ACCESS_KEY,
+                                  secret=True)
+    s3_secret_key: str = _setting("S3_SECRET_KEY", "S3 secret key", DEV_S3_SECRET_KEY,
+                                  secret=True)
+    s3_bucket: str = _setting("S3_BUCKET", "bucket holding every tenant's objects", "sakip")
+    s3_secure: bool = _setting("S3_SECURE", "use TLS to reach the S3 server", False)
+    s3_region: str = _setting("S3_REGION", "S3 region name", "us-east-1")
+    secret_key: str = _setting(
+        "SECRET_KEY", "signs cookies and CSRF tokens (32+ characters in production)",
+        DEV_SECRET, secret=True,
+    )
+    service_token_secret: str = _setting(
+        "SERVICE_TOKEN_SECRET",
+        "signs the short-lived tokens the portal uses to call the other services",
+        DEV_SECRET, secret=True,
+    )
+    service_token_ttl_seconds: int = _setting(
+        "SERVICE_TOKEN_TTL_SECONDS", "lifetime of a portal-to-service token", 60
+    )
+    session_lifetime_seconds: int = _setting(
+        "SESSION_LIFETIME_SECONDS", "idle lifetime of a login session", 8 * 3600
+    )
+    events_stream: str = _setting("EVENTS_STREAM", "Redis stream the outbox relay writes to",
+                                  "sakip:events")
+    events_max_deliveries: int = _setting(
+        "EVENTS_MAX_DELIVERIES", "deliveries before an event is dead-lettered", 5
+    )
+    max_upload_bytes: int = _setting("MAX_UPLOAD_BYTES", "largest accepted upload",
+                                     50 * 1024 * 1024)
+    log_level: str = _setting("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO")
+    log_json: bool = _setting("LOG_JSON", "structured JSON logs (plain text when false)", True)
+    metrics_port: int = _setting(
+        "METRICS_PORT", "port of the /metrics endpoint of non-HTTP processes (0: none)", 0
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.state_dir / 'sakip.db').resolve()}"
+
+    @property
+    def presign_endpoint(self) -> str:
+        return self.s3_public_endpoint or self.s3_endpoint
+
+
+SETTINGS = tuple(fields(Settings))
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "bool": _parse_bool,
+    "int": _parse_int,
+    "Path": lambda raw: Path(raw.strip()),
+    "str": lambda raw: raw.strip(),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError naming each bad one."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in SETTINGS:
+        name = f.metadata["env"]
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[f.name] = _PARSERS[str(f.type)](raw)
+        except ValueError as exc:
+            problems.append(f"{name}={raw!r} is malformed: {exc}")
+    settings = Settings(**values)
+    problems.extend(_validate(settings))
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    return settings
+
+
+def _validate(s: Settings) -> list[str]:
+    problems = []
+    if s.env not in ENVIRONMENTS:
+        problems.append(f"SAKIP_ENV={s.env!r} must be one of {', '.join(ENVIRONMENTS)}")
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(f"LOG_LEVEL={s.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if s.database_url and "://" not in s.database_url:
+        problems.append("DATABASE_URL must be a URL such as postgresql+psycopg://host/db")
+    if not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    if ":" not in s.s3_endpoint or "/" in s.s3_endpoint:
+        problems.append("S3_ENDPOINT must be host:port without a scheme, e.g. minio:9000")
+    if s.service_token_ttl_seconds < 5 or s.service_token_ttl_seconds > 900:
+        problems.append("SERVICE_TOKEN_TTL_SECONDS must be between 5 and 900")
+    if s.max_upload_bytes < 1:
+        problems.append("MAX_UPLOAD_BYTES must be at least 1")
+    if s.is_production:
+        problems.extend(_production_problems(s))
+    return problems
+
+
+def _production_problems(s: Settings) -> list[str]:
+    problems = []
+    if not s.database_url or s.database_url.startswith("sqlite"):
+        problems.append("production needs DATABASE_URL pointing at PostgreSQL, not SQLite")
+    for name, value in (("SECRET_KEY", s.secret_key),
+                        ("SERVICE_TOKEN_SECRET", s.service_token_secret)):
+        if value == DEV_SECRET or len(value) < 32:
+            problems.append(f"production needs {name} set to a random value of 32+ characters")
+    if s.s3_secret_key == DEV_S3_SECRET_KEY:
+        problems.append("production needs S3_ACCESS_KEY/S3_SECRET_KEY of its own")
+    return problems
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from SETTINGS so the two cannot drift."""
+    rows = ["| variable | meaning | default |", "|---|---|---|"]
+    for f in SETTINGS:
+        default = "(secret)" if f.metadata["secret"] else f.default
+        rows.append(f"| `{f.metadata['env']}` | {f.metadata['doc']} | `{default}` |")
+    return "\n".join(rows)

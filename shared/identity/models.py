@@ -1,0 +1,120 @@
+"""Identity tables (owned by intake): tenants, Bidang, users, role grants, sessions, API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.clock import now
+from shared.db.base import Base, uuid_pk
+from shared.identity.roles import CITY_ROLES, TENANT_ROLES
+
+
+def _sql_list(roles: frozenset[str]) -> str:
+    return ", ".join(f"'{r}'" for r in sorted(roles))
+
+
+class Tenant(Base):
+    """A dinas (perangkat daerah) of the city."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    deactivated_at: Mapped[datetime | None]
+
+
+class Bidang(Base):
+    """A division of a dinas; closed Bidang keep their history."""
+
+    __tablename__ = "bidang"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    closed_at: Mapped[datetime | None]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    nip: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Home tenant of a tenant user (None for city-level users); bidang_staff also have a Bidang.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    bidang_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bidang.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class RoleGrant(Base):
+    """A role held by a user: tenant roles name their tenant, city roles name none."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "tenant_id"),
+        CheckConstraint(
+            f"(role IN ({_sql_list(TENANT_ROLES)}) AND tenant_id IS NOT NULL) OR "
+            f"(role IN ({_sql_list(CITY_ROLES)}) AND tenant_id IS NULL)",
+            name="role_matches_scope",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    user: Mapped[User] = relationship(back_populates="grants")
+
+
+class LoginSession(Base):
+    """A server-side login session; the cookie carries a random token, the row its hash."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class ApiToken(Base):
+    """A personal API token for programs; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_active", "user_id", "revoked_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

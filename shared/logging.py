@@ -1,0 +1,81 @@
+"""Structured JSON logs carrying a correlation id that follows one piece of work across
+the HTTP request, the outbox row, the Redis stream entry and the Celery task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+_correlation_id: ContextVar[str | None] = ContextVar("sakip_correlation_id", default=None)
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def current_correlation_id() -> str | None:
+    return _correlation_id.get()
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def correlation(correlation_id: str | None) -> Iterator[str]:
+    """Run a block of work under a correlation id (a fresh one when None is given)."""
+    value = correlation_id or new_correlation_id()
+    token = _correlation_id.set(value)
+    try:
+        yield value
+    finally:
+        _correlation_id.reset(token)
+
+
+def bind_correlation_id(correlation_id: str | None) -> str:
+    """Set the correlation id for the rest of this context (e.g. a Flask request)."""
+    value = correlation_id or new_correlation_id()
+    _correlation_id.set(value)
+    return value
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "correlation_id": current_correlation_id(),
+        }
+        doc.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        cid = current_correlation_id()
+        line = super().format(record)
+        return f"{line} [cid={cid}]" if cid else line
+
+
+def configure_logging(service: str, *, level: str = "INFO", json_logs: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(_PlainFormatter(f"%(asctime)s {service} %(levelname)s %(name)s: "
+                                             "%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,124 @@
+"""Fixtures for real infrastructure: a Redis and a SeaweedFS S3 server the test session starts
+and owns, and a fresh PostgreSQL database (on TEST_DATABASE_URL's server) migrated by Alembic.
+
+Every test that uses `db` starts from empty tables: they are truncated after each test, so code
+under test may commit on connections of its own (relay, consumer, services) like in production.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from sakip.localinfra import RedisServer, SeaweedS3
+from shared.config import Settings, load_settings
+from shared.db import make_engine, make_session_factory, migrate
+from shared.db.base import Base
+from shared.storage import ObjectStore
+
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
+hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+S3_ACCESS_KEY = "sakip-test"
+S3_SECRET_KEY = "sakip-test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("infra")
+
+
+@pytest.fixture(scope="session")
+def redis_server(infra_dir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(infra_dir / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(infra_dir: Path) -> Iterator[SeaweedS3]:
+    server = SeaweedS3(infra_dir / "s3", S3_ACCESS_KEY, S3_SECRET_KEY)
+    server.start()
+    yield server
+    server.stop(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of its own for this test session, created on the test server and dropped."""
+    base = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
+    name = f"sakip_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base.render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(pg_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_session_factory(pg_engine)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(pg_url: str, redis_server: RedisServer, s3_server: SeaweedS3,
+             tmp_path: Path) -> Settings:
+    """Settings pointing at the test session's own servers."""
+    return load_settings({
+        "SAKIP_ENV": "test",
+        "SAKIP_STATE_DIR": str(tmp_path),
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_server.url,
+        "S3_ENDPOINT": s3_server.endpoint,
+        "S3_ACCESS_KEY": S3_ACCESS_KEY,
+        "S3_SECRET_KEY": S3_SECRET_KEY,
+        "S3_BUCKET": f"test-{uuid.uuid4().hex[:12]}",
+        "LOG_JSON": "false",
+    })
+
+
+@pytest.fixture
+def object_store(settings: Settings) -> ObjectStore:
+    store = ObjectStore.from_settings(settings)
+    store.ensure_bucket()
+    return store
