@@ -30,7 +30,8 @@ def _setting(env: str, doc: str, default: Any = None, *, secret: bool = False) -
 class Settings:
     env: str = _setting("SAKIP_ENV", "development, test, demo or production", "development")
     state_dir: Path = _setting(
-        "SAKIP_STATE_DIR", "where the local run keeps its SQLite file, S3 data and logs", ".sakip"
+        "SAKIP_STATE_DIR", "where the local run keeps its SQLite file, S3 data and logs",
+        Path(".sakip"),
     )
     database_url: str = _setting(
         "DATABASE_URL",
@@ -180,6 +181,9 @@ def settings_table() -> str:
     """The README's settings table, generated from SETTINGS so the two cannot drift."""
     rows = ["| variable | meaning | default |", "|---|---|---|"]
     for f in SETTINGS:
-        default = "(secret)" if f.metadata["secret"] else f.default
-        rows.append(f"| `{f.metadata['env']}` | {f.metadata['doc']} | `{default}` |")
+        if f.metadata["secret"]:
+            default = "(secret)"
+        else:
+            default = f"`{f.default}`" if f.default != "" else "(none)"
+        rows.append(f"| `{f.metadata['env']}` | {f.metadata['doc']} | {default} |")
     return "\n".join(rows)

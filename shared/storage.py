@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import urllib3
 from minio import Minio
@@ -115,7 +115,7 @@ class ObjectStore:
         """
         reader = _HashingReader(stream, max_bytes)
         try:
-            result = self.client.put_object(self.bucket, key, reader, length=-1,
+            result = self.client.put_object(self.bucket, key, cast(BinaryIO, reader), length=-1,
                                             part_size=PART_SIZE, content_type=content_type)
         except ObjectTooLarge:
             self.delete(key, missing_ok=True)
@@ -147,7 +147,7 @@ class ObjectStore:
                       download_name: str | None = None) -> str:
         if expires > PRESIGN_MAX:
             raise ValueError(f"presigned URLs live at most {PRESIGN_MAX}")
-        headers = None
+        headers: dict[str, str | list[str] | tuple[str]] | None = None
         if download_name:
             headers = {"response-content-disposition": _attachment(download_name)}
         return self._presign_client.presigned_get_object(self.bucket, key, expires=expires,

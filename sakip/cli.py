@@ -1,0 +1,140 @@
+"""The `sakip` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from shared.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """SAKIP performance-data platform."""
+
+
+@main.command()
+@click.option("--intake-port", default=8080, show_default=True)
+@click.option("--workflow-port", default=8081, show_default=True)
+@click.option("--reporting-port", default=8082, show_default=True)
+@click.option("--s3-port", default=8333, show_default=True,
+              help="port of the local S3 server (when S3_ENDPOINT is not set)")
+def up(intake_port: int, workflow_port: int, reporting_port: int, s3_port: int) -> None:
+    """Run the whole local stack in the foreground; Ctrl-C stops everything."""
+    from sakip.localinfra import InfraError
+    from sakip.stack import Ports, Stack
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("`sakip up` is the local stack; production runs deploy/")
+    stack = Stack(settings.state_dir, Ports(intake_port, workflow_port, reporting_port, s3_port))
+    status = 1
+    try:
+        stack.start()
+        status = stack.wait()
+    except InfraError as exc:
+        click.echo(f"error: {exc}", err=True)
+    except KeyboardInterrupt:
+        status = 0
+    finally:
+        stack.stop()
+    sys.exit(status)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations (creates a SQLite file's folder when needed)."""
+    from shared.db import migrate
+
+    settings = _settings()
+    if not settings.database_url:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.effective_database_url, revision)
+    click.echo(f"database at {revision}: {settings.effective_database_url}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrated schema differ."""
+    from shared.db import migrate
+
+    migrate.check(_settings().effective_database_url)
+    click.echo("schema matches the models")
+
+
+@main.group()
+def seed() -> None:
+    """Seed data."""
+
+
+@seed.command("demo")
+def seed_demo_command() -> None:
+    """Create the demo tenant (the SOP's own dinas) with one user per role."""
+    from services.intake.seed import DEMO_TENANT_NAME, seed_demo
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("demo accounts are refused in production")
+    with _session(settings) as session:
+        seed_demo(session)
+    click.echo(f"demo tenant ready: {DEMO_TENANT_NAME}")
+
+
+@main.group()
+def admin() -> None:
+    """Platform administration."""
+
+
+@admin.command("create")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--email", default=None)
+@click.password_option("--password", prompt="Kata sandi / password")
+def admin_create(username: str, full_name: str, email: str | None, password: str) -> None:
+    """Create a platform_admin account (the first one of a new installation)."""
+    from services.intake.accounts import AccountError, create_user
+    from shared.identity.roles import Role
+
+    settings = _settings()
+    try:
+        with _session(settings) as session:
+            create_user(session, username=username, full_name=full_name, password=password,
+                        email=email, roles=[(Role.PLATFORM_ADMIN, None)],
+                        actor="system:sakip-admin-create")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"platform_admin {username} created")
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """One committed unit of work against the configured database."""
+    from shared.db import make_engine, make_session_factory, transaction
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

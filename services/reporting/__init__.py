@@ -1,0 +1,1 @@
+"""Reporting: Celery workers that build the evaluation reports, and a small API."""

@@ -1,0 +1,67 @@
+"""The reporting Celery app, configured as DESIGN.md "Celery for reports" says: JSON only,
+explicit task names, acks_late with prefetch 1, time limits below the broker's visibility
+timeout, results kept in the database by the tasks themselves (no result backend)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, signals
+
+from shared.config import Settings, load_settings
+from shared.logging import bind_correlation_id, configure_logging, current_correlation_id
+from shared.metrics import start_metrics_server
+
+VISIBILITY_TIMEOUT_SECONDS = 3600
+SOFT_TIME_LIMIT_SECONDS = 600
+HARD_TIME_LIMIT_SECONDS = 660
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("sakip-reporting", broker=settings.redis_url, include=["services.reporting.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
+        task_time_limit=HARD_TIME_LIMIT_SECONDS,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_connection_retry_on_startup=True,
+        task_default_queue="reporting",
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+    )
+    app.conf.sakip_settings = settings
+    return app
+
+
+celery_app = make_celery(load_settings())
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    settings: Settings = celery_app.conf.sakip_settings
+    configure_logging("reporting-worker", level=settings.log_level, json_logs=settings.log_json)
+
+
+@signals.worker_init.connect
+def _serve_metrics(**_: Any) -> None:
+    start_metrics_server(int(os.environ.get("METRICS_PORT", "0")))
+
+
+@signals.before_task_publish.connect
+def _carry_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    if headers is not None and current_correlation_id():
+        headers["correlation_id"] = current_correlation_id()
+
+
+@signals.task_prerun.connect
+def _bind_correlation_id(task: Any = None, **_: Any) -> None:
+    cid = getattr(task.request, "correlation_id", None) if task is not None else None
+    bind_correlation_id(cid if isinstance(cid, str) else None)

@@ -1,0 +1,1 @@
+"""Workflow: the SOP state machine, working-time deadlines, the event consumer and scheduler."""

@@ -1,0 +1,43 @@
+"""The workflow's event consumer process: applies intake's events to the SOP state machine.
+
+`python -m services.workflow.consumer`. The handlers (package sub-states of step 5) are the
+workflow issue's; until they land, the consumer group already exists and acknowledges events.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import redis
+
+from shared.db import make_engine, make_session_factory
+from shared.events import Consumer, Handler
+from shared.process import start_process
+
+GROUP = "workflow"
+HANDLERS: dict[str, Handler] = {}
+
+
+def main() -> None:
+    settings, stop = start_process("workflow-consumer")
+    engine = make_engine(settings.effective_database_url)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    consumer = Consumer(
+        client,
+        make_session_factory(engine),
+        stream=settings.events_stream,
+        group=GROUP,
+        name=f"{socket.gethostname()}-{os.getpid()}",
+        handlers=HANDLERS,
+        max_deliveries=settings.events_max_deliveries,
+    )
+    try:
+        consumer.run(stop)
+    finally:
+        client.close()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

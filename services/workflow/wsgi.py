@@ -1,0 +1,3 @@
+from services.workflow.app import create_app
+
+app = create_app()

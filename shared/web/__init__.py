@@ -1,0 +1,1 @@
+"""What every Flask service of the platform shares: the app base, health checks, errors."""
