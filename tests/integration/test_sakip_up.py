@@ -93,6 +93,14 @@ def test_sakip_up_serves_every_service_and_stops_clean(stack):
     for url in re.findall(r"(http://127\.0\.0\.1:\d+/metrics)", banner):
         assert _get(url)[0] == 200, url
 
+    # gunicorn runs several workers: /metrics must add up what every one of them counted.
+    for _ in range(20):
+        _get(f"http://127.0.0.1:{ports['intake']}/healthz")
+    _, body = _get(f"http://127.0.0.1:{ports['intake']}/metrics")
+    counted = sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                  if line.startswith("sakip_http_requests_total{") and '"/healthz"' in line)
+    assert counted == 20
+
     # The demo tenant was seeded into the SQLite file of the state dir.
     engine = create_engine(f"sqlite:///{state_dir / 'sakip.db'}")
     with engine.connect() as conn:
