@@ -172,7 +172,7 @@ def _production_problems(s: Settings) -> list[str]:
                         ("SERVICE_TOKEN_SECRET", s.service_token_secret)):
         if value == DEV_SECRET or len(value) < 32:
             problems.append(f"production needs {name} set to a random value of 32+ characters")
-    if s.s3_secret_key == DEV_S3_SECRET_KEY:
+    if s.s3_secret_key == DEV_S3_SECRET_KEY or s.s3_access_key == DEV_S3_ACCESS_KEY:
         problems.append("production needs S3_ACCESS_KEY/S3_SECRET_KEY of its own")
     return problems
 

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_compose_file_validates():
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.fail("docker-compose is missing: `scripts/install-system-deps --for-tests` installs it")
+        pytest.fail("docker-compose is missing; `scripts/install-system-deps --for-tests` "
+                    "installs it")
     result = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,

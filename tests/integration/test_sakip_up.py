@@ -6,6 +6,7 @@ Ctrl-C, after which no process of the stack may remain and every port is closed 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -41,10 +42,11 @@ def _stack_pids(state_dir: Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if needle in (entry / "cmdline").read_bytes() or needle in (entry / "environ").read_bytes():
-                pids.append(int(entry.name))
+            names = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
         except OSError:
             continue
+        if needle in names:
+            pids.append(int(entry.name))
     return pids
 
 
@@ -69,12 +71,10 @@ def stack(tmp_path: Path):
     while not any(BANNER_END in line for line in output):
         if process.poll() is not None or time.monotonic() > deadline:
             log_dir = state_dir / "logs"
-            logs = {p.name: p.read_text()[-2000:] for p in log_dir.glob("*.log")} if log_dir.exists() else {}
+            logs = {p.name: p.read_text()[-2000:] for p in log_dir.glob("*.log")}
             pytest.fail(f"sakip up did not come up:\n{''.join(output)}\n{logs}")
-        try:
+        with contextlib.suppress(queue.Empty):
             output.append(lines.get(timeout=1))
-        except queue.Empty:
-            pass
     yield {"process": process, "banner": "".join(output), "state_dir": state_dir,
            "ports": {"intake": intake, "workflow": workflow, "reporting": reporting, "s3": s3}}
     if process.poll() is None:
