@@ -157,7 +157,8 @@ class Stack:
                                   "--hostname", "reporting@%h"], worker_port),
         ):
             env = self._env(base_env, name, METRICS_PORT=str(port))
-            children.append(Child(name, argv, env, metrics_url=f"http://127.0.0.1:{port}/metrics"))
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            children.append(Child(name, argv, env, ready_url=metrics, metrics_url=metrics))
         return children
 
     def _env(self, base: dict[str, str], name: str, **extra: str) -> dict[str, str]:

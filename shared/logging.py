@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 _correlation_id: ContextVar[str | None] = ContextVar("sakip_correlation_id", default=None)
@@ -24,22 +24,25 @@ def new_correlation_id() -> str:
     return uuid.uuid4().hex
 
 
+def enter_correlation(correlation_id: str | None) -> tuple[str, Token[str | None]]:
+    """Start work under a correlation id (a fresh one when None is given); pass the token to
+    `exit_correlation` when the work ends (end of a request, of a task)."""
+    value = correlation_id or new_correlation_id()
+    return value, _correlation_id.set(value)
+
+
+def exit_correlation(token: Token[str | None]) -> None:
+    _correlation_id.reset(token)
+
+
 @contextmanager
 def correlation(correlation_id: str | None) -> Iterator[str]:
     """Run a block of work under a correlation id (a fresh one when None is given)."""
-    value = correlation_id or new_correlation_id()
-    token = _correlation_id.set(value)
+    value, token = enter_correlation(correlation_id)
     try:
         yield value
     finally:
-        _correlation_id.reset(token)
-
-
-def bind_correlation_id(correlation_id: str | None) -> str:
-    """Set the correlation id for the rest of this context (e.g. a Flask request)."""
-    value = correlation_id or new_correlation_id()
-    _correlation_id.set(value)
-    return value
+        exit_correlation(token)
 
 
 class JsonFormatter(logging.Formatter):

@@ -10,7 +10,12 @@ from typing import Any
 from celery import Celery, signals
 
 from shared.config import Settings, load_settings
-from shared.logging import bind_correlation_id, configure_logging, current_correlation_id
+from shared.logging import (
+    configure_logging,
+    current_correlation_id,
+    enter_correlation,
+    exit_correlation,
+)
 from shared.metrics import start_metrics_server
 
 VISIBILITY_TIMEOUT_SECONDS = 3600
@@ -50,8 +55,9 @@ def _setup_logging(**_: Any) -> None:
     configure_logging("reporting-worker", level=settings.log_level, json_logs=settings.log_json)
 
 
-@signals.worker_init.connect
+@signals.worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
+    # Opened once the worker consumes from the broker, so an open port means "ready".
     start_metrics_server(int(os.environ.get("METRICS_PORT", "0")))
 
 
@@ -63,5 +69,16 @@ def _carry_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> No
 
 @signals.task_prerun.connect
 def _bind_correlation_id(task: Any = None, **_: Any) -> None:
-    cid = getattr(task.request, "correlation_id", None) if task is not None else None
-    bind_correlation_id(cid if isinstance(cid, str) else None)
+    if task is None:
+        return
+    cid = getattr(task.request, "correlation_id", None)
+    _cid, task.request.sakip_correlation_token = enter_correlation(
+        cid if isinstance(cid, str) else None
+    )
+
+
+@signals.task_postrun.connect
+def _unbind_correlation_id(task: Any = None, **_: Any) -> None:
+    token = getattr(task.request, "sakip_correlation_token", None) if task is not None else None
+    if token is not None:
+        exit_correlation(token)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import socket
 
-import redis
-
 from shared.db import make_engine, make_session_factory
-from shared.events import Consumer, Handler
+from shared.events import Consumer, Handler, make_redis_client
 from shared.process import start_process
 
 GROUP = "workflow"
@@ -22,7 +20,7 @@ HANDLERS: dict[str, Handler] = {}
 def main() -> None:
     settings, stop = start_process("workflow-consumer")
     engine = make_engine(settings.effective_database_url)
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    client = make_redis_client(settings.redis_url)
     consumer = Consumer(
         client,
         make_session_factory(engine),

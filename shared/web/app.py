@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.config import ConfigError, Settings, load_settings
 from shared.identity.models import User
-from shared.logging import bind_correlation_id, configure_logging
+from shared.logging import configure_logging, enter_correlation, exit_correlation
 from shared.metrics import init_app as init_metrics
 from shared.web.health import bp as health_bp
 from shared.web.resources import Resources
@@ -66,7 +66,13 @@ def _init_correlation(app: Flask) -> None:
     def _bind() -> None:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         valid = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else None
-        g.correlation_id = bind_correlation_id(valid)
+        g.correlation_id, g.correlation_token = enter_correlation(valid)
+
+    @app.teardown_request
+    def _unbind(_exc: BaseException | None) -> None:
+        token = g.pop("correlation_token", None)
+        if token is not None:
+            exit_correlation(token)
 
     @app.after_request
     def _echo(response: Response) -> Response:

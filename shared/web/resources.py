@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.db import make_engine, make_session_factory
+from shared.events.connection import make_redis_client
 from shared.storage import ObjectStore
 
 
@@ -30,8 +31,7 @@ class Resources:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5,
-                                    socket_connect_timeout=2, health_check_interval=30)
+        return make_redis_client(self.settings.redis_url)
 
     @cached_property
     def object_store(self) -> ObjectStore:

@@ -80,6 +80,8 @@ def stack(tmp_path: Path):
     if process.poll() is None:
         process.kill()
         process.wait()
+    if process.stdout:
+        process.stdout.close()
 
 
 def test_sakip_up_serves_every_service_and_stops_clean(stack):

@@ -1,7 +1,11 @@
 import json
 import logging
 
-from services.reporting.celery_app import _bind_correlation_id, _carry_correlation_id
+from services.reporting.celery_app import (
+    _bind_correlation_id,
+    _carry_correlation_id,
+    _unbind_correlation_id,
+)
 from shared.logging import JsonFormatter, correlation, current_correlation_id
 
 
@@ -34,7 +38,8 @@ class _Request:
 
 
 class _Task:
-    request = _Request()
+    def __init__(self) -> None:
+        self.request = _Request()
 
 
 def test_celery_tasks_carry_the_publishers_correlation_id():
@@ -42,6 +47,9 @@ def test_celery_tasks_carry_the_publishers_correlation_id():
     with correlation("from-publisher"):
         _carry_correlation_id(headers=headers)
     assert headers == {"correlation_id": "from-publisher"}
+    task = _Task()
     with correlation("other"):
-        _bind_correlation_id(task=_Task())
+        _bind_correlation_id(task=task)
         assert current_correlation_id() == "from-publisher"
+        _unbind_correlation_id(task=task)
+        assert current_correlation_id() == "other"
