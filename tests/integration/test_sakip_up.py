@@ -77,9 +77,13 @@ def stack(tmp_path: Path):
             output.append(lines.get(timeout=1))
     yield {"process": process, "banner": "".join(output), "state_dir": state_dir,
            "ports": {"intake": intake, "workflow": workflow, "reporting": reporting, "s3": s3}}
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    if process.poll() is None:  # the test failed before its Ctrl-C: stop the stack cleanly
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     if process.stdout:
         process.stdout.close()
 
