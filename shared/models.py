@@ -1,6 +1,16 @@
 """Imports every model module so Base.metadata knows every table (for Alembic and tests)."""
 
 from shared.audit import AuditEntry
+from shared.cycles.models import (
+    CalendarHoliday,
+    CollectionExtension,
+    Cycle,
+    CycleRequirement,
+    CycleStep,
+    SopTemplate,
+    TenantCalendar,
+)
+from shared.documents.models import DocumentVersion, ItemReview, Submission, SubmissionItem
 from shared.events.models import InboxEntry, OutboxEvent
 from shared.identity.models import ApiToken, Bidang, LoginSession, RoleGrant, Tenant, User
 
@@ -8,10 +18,21 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Bidang",
+    "CalendarHoliday",
+    "CollectionExtension",
+    "Cycle",
+    "CycleRequirement",
+    "CycleStep",
+    "DocumentVersion",
     "InboxEntry",
+    "ItemReview",
     "LoginSession",
     "OutboxEvent",
     "RoleGrant",
+    "SopTemplate",
+    "Submission",
+    "SubmissionItem",
     "Tenant",
+    "TenantCalendar",
     "User",
 ]

@@ -198,6 +198,8 @@ _MESSAGES: Final[dict[Reason, str]] = {
     "unggah kembali.",
     Reason.UNSAFE_PATH: "Berkas arsip Office berisi nama bagian yang tidak aman dan ditolak demi "
     "keamanan.",
+    Reason.UNKNOWN_TYPE: "Berkas arsip ini bukan dokumen Office yang dikenali (DOCX, XLSX, ODT "
+    "atau ODS).",
 }
 
 
@@ -245,7 +247,7 @@ def _unknown_type(allowed: frozenset[FileKind], head: bytes = b"") -> RejectedFi
 
 
 def _not_allowed(kind: FileKind | None, allowed: frozenset[FileKind]) -> RejectedFile:
-    what = f"Berkas {kind.label}" if kind else "Jenis berkas ini"
+    what = f"Berkas {kind.label}" if kind else "Berkas arsip atau dokumen Office"
     return RejectedFile(
         Reason.NOT_ALLOWED,
         f"{what} tidak diterima untuk unggahan ini. "
@@ -360,6 +362,8 @@ def _data_offsets(fileobj: BinaryIO, infos: list[zipfile.ZipInfo],
     entries are how non-recursive zip bombs reuse one compressed kernel)."""
     spans: list[tuple[int, int, int, bytes, zipfile.ZipInfo]] = []  # start, data, end, name, info
     for info in infos:
+        if info.header_offset < 0:  # the directory points before the start of the file
+            raise _reject(Reason.CORRUPT_ARCHIVE)
         fileobj.seek(info.header_offset)
         header = _read_upto(fileobj, _LOCAL_HEADER.size)
         if len(header) != _LOCAL_HEADER.size:
@@ -451,7 +455,7 @@ def _classify(fileobj: BinaryIO, infos: list[zipfile.ZipInfo],
     if odf is not None:
         found.append(odf)
     if len(found) != 1:  # none (a plain zip, a JAR, an EPUB, ...) or ambiguous
-        raise _unknown_type(OFFICE_KINDS)
+        raise _reject(Reason.UNKNOWN_TYPE)
     return found[0]
 
 
@@ -516,7 +520,12 @@ def detect_kind(fileobj: BinaryIO, *, allowed: frozenset[FileKind] = ALL_KINDS) 
         if sniffed is Container.ZIP:
             if not allowed & OFFICE_KINDS:  # no inflating at all for uploads that cannot pass
                 raise _not_allowed(None, allowed)
-            kind = inspect_office_archive(fileobj)
+            try:
+                kind = inspect_office_archive(fileobj)
+            except RejectedFile as error:
+                if error.reason_code != Reason.UNKNOWN_TYPE:
+                    raise
+                raise _unknown_type(allowed) from None
         else:
             kind = sniffed
         if kind not in allowed:
