@@ -7,10 +7,11 @@ streamed in parts (never read whole into memory) while their SHA-256 and size ar
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, Any, BinaryIO, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 import urllib3
 from minio import Minio
@@ -20,6 +21,12 @@ from shared.config import Settings
 
 PART_SIZE = 8 * 1024 * 1024  # multipart part: bounds the memory one upload holds
 PRESIGN_MAX = timedelta(minutes=15)
+
+
+class Readable(Protocol):
+    """Anything with a file's `read`: a request stream, a pipe between threads, a file."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class StorageError(RuntimeError):
@@ -37,7 +44,7 @@ class StoredObject:
 class _HashingReader:
     """Wraps a binary stream, hashing and counting what the client reads from it."""
 
-    def __init__(self, stream: IO[bytes], limit: int | None) -> None:
+    def __init__(self, stream: Readable, limit: int | None) -> None:
         self._stream = stream
         self._limit = limit
         self.sha256 = hashlib.sha256()
@@ -107,7 +114,7 @@ class ObjectStore:
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise StorageError(f"object store unreachable: {exc}") from exc
 
-    def put_stream(self, key: str, stream: IO[bytes], *, content_type: str,
+    def put_stream(self, key: str, stream: Readable, *, content_type: str,
                    max_bytes: int | None = None) -> StoredObject:
         """Stream a body of unknown length to `key`, counting its SHA-256 and size.
 
@@ -131,6 +138,11 @@ class ObjectStore:
             return self.client.get_object(self.bucket, key)
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def open_seekable(self, key: str, size: int) -> BinaryIO:
+        """A seekable, buffered reader of a stored object (ranged GETs), e.g. for zipfile."""
+        return cast(BinaryIO, io.BufferedReader(_RangeReader(self, key, size),
+                                                buffer_size=1024 * 1024))
 
     def sha256_of(self, key: str) -> str:
         response = self.open(key)
@@ -182,6 +194,43 @@ class ObjectStore:
                     if o.object_name]
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise StorageError(f"cannot list {prefix}: {exc}") from exc
+
+
+class _RangeReader(io.RawIOBase):
+    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+        self._store, self._key, self._size, self._pos = store, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        length = min(len(buffer), self._size - self._pos)
+        if length <= 0:
+            return 0
+        try:
+            response = self._store.client.get_object(self._store.bucket, self._key,
+                                                     offset=self._pos, length=length)
+            try:
+                data = response.read()
+            finally:
+                response.close()
+                response.release_conn()
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise StorageError(f"cannot read {self._key}: {exc}") from exc
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 def _attachment(name: str) -> str:
