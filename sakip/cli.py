@@ -87,13 +87,14 @@ def seed() -> None:
 @seed.command("demo")
 def seed_demo_command() -> None:
     """Create the demo tenant (the SOP's own dinas) with one user per role."""
-    from services.intake.seed import DEMO_TENANT_NAME, seed_demo
+    from sakip.demo import seed_demo_data
+    from services.intake.seed import DEMO_TENANT_NAME
 
     settings = _settings()
     if settings.is_production:
         raise click.ClickException("demo accounts are refused in production")
     with _session(settings) as session:
-        seed_demo(session)
+        seed_demo_data(session)
     click.echo(f"demo tenant ready: {DEMO_TENANT_NAME}")
 
 

@@ -113,7 +113,7 @@ class Stack:
         self.servers.append(server)
 
     def _prepare(self, settings: Settings) -> None:
-        from services.intake.seed import seed_demo
+        from sakip.demo import seed_demo_data
         from shared.db import make_engine, make_session_factory, migrate, transaction
         from shared.storage import ObjectStore
 
@@ -122,7 +122,7 @@ class Stack:
         engine = make_engine(settings.effective_database_url)
         try:
             with transaction(make_session_factory(engine)) as session:
-                seed_demo(session)
+                seed_demo_data(session)
         finally:
             engine.dispose()
 

@@ -1,0 +1,181 @@
+"""Who is asking: a login session (the portal's cookie) or a personal API token (programs).
+
+Also the portal's login itself (rate-limited, no user enumeration, audited), sign-out, and the
+CSRF token every form and every cookie-authenticated write must carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import redis
+from flask import abort, current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import audit
+from shared.config import Settings
+from shared.identity.api_tokens import TOKEN_PREFIX, resolve_api_token
+from shared.identity.loading import principal_for
+from shared.identity.models import User
+from shared.identity.passwords import verify_password
+from shared.identity.principal import Principal
+from shared.identity.sessions import resolve_session, revoke_session, start_session
+from shared.web.resources import Resources
+
+log = logging.getLogger(__name__)
+SERVICE = "intake"
+SESSION_COOKIE = "sakip_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+LOGIN_FAILURES_ALLOWED = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_FAILED_MESSAGE = "Nama pengguna atau kata sandi salah."
+LOGIN_LIMITED_MESSAGE = ("Terlalu banyak percobaan masuk yang gagal. "
+                         "Silakan coba lagi dalam 15 menit.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A session token, or the refusal to show (message and HTTP status)."""
+
+    token: str | None = None
+    message: str = ""
+    status: int = 200
+
+
+def resources() -> Resources:
+    return cast(Resources, current_app.extensions["sakip"])
+
+
+def settings() -> Settings:
+    return resources().settings
+
+
+def session_lifetime() -> timedelta:
+    return timedelta(seconds=settings().session_lifetime_seconds)
+
+
+# -- the principal of this request -------------------------------------------------------------
+
+def current_principal() -> Principal | None:
+    """The principal of the request (cached in `g`), from a bearer token or the cookie."""
+    if "principal" not in g:
+        g.principal, g.auth_kind = _authenticate()
+    return cast(Principal | None, g.principal)
+
+
+def _authenticate() -> tuple[Principal | None, str | None]:
+    header = request.headers.get("Authorization", "")
+    with resources().session_factory() as session, session.begin():
+        if header.startswith("Bearer "):
+            token = header.removeprefix("Bearer ").strip()
+            user = resolve_api_token(session, token) if token.startswith(TOKEN_PREFIX) else None
+            return (principal_for(user), "token") if user else (None, None)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            user = resolve_session(session, cookie, lifetime=session_lifetime())
+            if user is not None:
+                return principal_for(user), "session"
+    return None, None
+
+
+def login_required(view: F) -> F:
+    """Pages: an anonymous visitor is sent to the login page; the API answers 401."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_principal() is None:
+            if request.path.startswith("/api/"):
+                abort(401)
+            from flask import redirect, url_for
+
+            return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+        if request.method not in ("GET", "HEAD", "OPTIONS") and g.auth_kind == "session":
+            check_csrf()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+# -- CSRF ----------------------------------------------------------------------------------------
+
+def csrf_token() -> str:
+    """Bound to the login session (or to the visitor cookie before login)."""
+    binding = request.cookies.get(SESSION_COOKIE) or "anonymous"
+    return hmac.new(settings().secret_key.encode(), f"csrf:{binding}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def check_csrf() -> None:
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    if not hmac.compare_digest(sent, csrf_token()):
+        abort(400, description="Formulir kedaluwarsa. Muat ulang halaman lalu coba lagi.")
+
+
+# -- logging in and out ----------------------------------------------------------------------------
+
+def log_in(session: Session, client: redis.Redis, *, username: str, password: str,
+           ip: str | None, user_agent: str | None) -> LoginOutcome:
+    """Check the credentials and open a session. A refusal says the same for an unknown user
+    and a wrong password (accounts cannot be discovered) and is audited: the caller commits
+    the session's transaction in both cases."""
+    username = username.strip().lower()[:128]
+    limit_key = f"sakip:login-failures:{username}:{ip or '-'}"
+    if _failures(client, limit_key) >= LOGIN_FAILURES_ALLOWED:
+        return LoginOutcome(message=LOGIN_LIMITED_MESSAGE, status=429)
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.active:
+        _count_failure(client, limit_key)
+        audit.record(session, service=SERVICE, action="login.failed", target_type="user",
+                     target_id=user.id if user else None,
+                     tenant_id=user.tenant_id if user else None,
+                     actor=f"anonymous:{ip or '-'}", after={"username": username})
+        return LoginOutcome(message=LOGIN_FAILED_MESSAGE, status=401)
+    _clear_failures(client, limit_key)
+    token = start_session(session, user=user, lifetime=session_lifetime(), ip=ip,
+                          user_agent=user_agent)
+    audit.record(session, service=SERVICE, action="login", target_type="user", target_id=user.id,
+                 tenant_id=user.tenant_id, actor_user_id=user.id, after={"ip": ip})
+    return LoginOutcome(token=token)
+
+
+def log_out(session: Session, token: str, principal: Principal | None) -> None:
+    if revoke_session(session, token) and principal is not None:
+        audit.record(session, service=SERVICE, action="logout", target_type="user",
+                     target_id=principal.user_id, actor_user_id=principal.user_id)
+
+
+def _failures(client: redis.Redis, key: str) -> int:
+    try:
+        return int(cast(bytes | None, client.get(key)) or 0)
+    except redis.RedisError as exc:  # the limit is a brake, not a gate: never lock everyone out
+        log.warning("login rate limit unavailable: %s", exc)
+        return 0
+
+
+def _count_failure(client: redis.Redis, key: str) -> None:
+    try:
+        pipe = client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, LOGIN_WINDOW_SECONDS)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("login rate limit unavailable: %s", exc)
+
+
+def _clear_failures(client: redis.Redis, key: str) -> None:
+    try:
+        client.delete(key)
+    except redis.RedisError as exc:
+        log.warning("login rate limit unavailable: %s", exc)

@@ -1,0 +1,134 @@
+"""One upload from start to end, for the portal and the API alike.
+
+1. Who may upload to which item is decided before the body is read.
+2. The body is streamed: metadata fields, then the file, straight to object storage.
+3. The version row, its audit row and its event commit in one transaction.
+If anything after the object was stored fails (a refused type, bad metadata, the database),
+the object is deleted again; a crash in between leaves an object the sweeper removes.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import IO
+
+from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.intake import packages
+from services.intake.filetypes import ALL_KINDS, RejectedFile
+from services.intake.multipart import MultipartError, MultipartReader
+from services.intake.schemas import UploadMetadata, UploadMetadataSchema, indonesian_errors
+from services.intake.uploads import ReceivedFile, receive_file
+from shared.clock import now
+from shared.db import transaction
+from shared.documents.models import DocumentVersion
+from shared.identity.principal import Principal
+from shared.storage import ObjectTooLarge, StorageError, object_key
+from shared.web.resources import Resources
+
+log = logging.getLogger(__name__)
+FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart framing and fields around the file
+
+
+@dataclass
+class UploadRefused(Exception):
+    status: int
+    message: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    version: DocumentVersion
+    created: bool
+
+
+def upload_document(res: Resources, principal: Principal, item_id: uuid.UUID, *,
+                    body: IO[bytes], content_type: str | None,
+                    content_length: int | None) -> UploadResult:
+    limit = res.settings.max_upload_bytes
+    if content_length is not None and content_length > limit + FORM_OVERHEAD_BYTES:
+        raise UploadRefused(413, too_large_message(limit))
+    with res.session_factory() as session:
+        try:
+            item, package = packages.check_can_upload(session, principal, item_id)
+        except packages.PackageError as exc:
+            raise UploadRefused(exc.status, exc.message) from exc
+        tenant_id, cycle_id, document_type = package.tenant_id, package.cycle_id, item.document_type
+    try:
+        reader = MultipartReader(body, content_type)
+        form = reader.read_until_file()
+    except MultipartError as exc:
+        raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
+    if form.file is None:
+        raise UploadRefused(422, "Pilih berkas yang akan diunggah.",
+                            {"file": ["Wajib diisi."]})
+    key = object_key(tenant_id=tenant_id, cycle_id=cycle_id, kind="document")
+    received = _receive(res, key, reader, limit)
+    try:
+        reader.read_rest()
+        metadata = _metadata(form.fields, document_type)
+        with transaction(res.session_factory) as session:
+            version, created = packages.add_version(
+                session, principal=principal, item_id=item_id, at=now(),
+                upload=packages.VersionInput(
+                    stored=received.stored, kind=received.kind.value,
+                    content_type=received.kind.mime_type, filename=received.filename,
+                    title=metadata.title, year=metadata.year, notes=metadata.notes),
+            )
+    except BaseException as exc:
+        res.object_store.delete(key, missing_ok=True)
+        if isinstance(exc, packages.PackageError):
+            raise UploadRefused(exc.status, exc.message) from exc
+        if isinstance(exc, MultipartError):
+            raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
+        if isinstance(exc, SQLAlchemyError):
+            log.exception("recording upload %s failed; object removed", key)
+            raise UploadRefused(503, "Basis data sedang tidak dapat dihubungi. Berkas tidak "
+                                "disimpan; silakan coba lagi.") from exc
+        raise
+    if not created:
+        res.object_store.delete(key, missing_ok=True)
+    return UploadResult(version=version, created=created)
+
+
+def too_large_message(limit: int) -> str:
+    return (f"Berkas terlalu besar. Ukuran paling besar {limit // (1024 * 1024)} MB; "
+            "perkecil berkas (misalnya simpan ulang PDF dengan kualitas lebih rendah).")
+
+
+def _receive(res: Resources, key: str, reader: MultipartReader, limit: int) -> ReceivedFile:
+    file = reader.form.file
+    assert file is not None
+    try:
+        return receive_file(res.object_store, key=key, chunks=file.chunks,
+                            declared_type=file.content_type, filename=file.filename,
+                            allowed=ALL_KINDS, max_bytes=limit)
+    except RejectedFile as exc:
+        raise UploadRefused(415, str(exc)) from exc
+    except ObjectTooLarge as exc:
+        raise UploadRefused(413, too_large_message(limit)) from exc
+    except MultipartError as exc:
+        raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
+    except StorageError as exc:
+        log.error("object storage failed during upload: %s", exc)
+        raise UploadRefused(503, "Penyimpanan berkas sedang tidak dapat dihubungi. Berkas "
+                            "tidak disimpan; silakan coba lagi sebentar lagi.") from exc
+
+
+def _metadata(fields_: dict[str, str], document_type: str) -> UploadMetadata:
+    try:
+        metadata: UploadMetadata = UploadMetadataSchema().load(fields_)
+    except ValidationError as exc:
+        raise UploadRefused(422, "Periksa kembali isian formulir.",
+                            indonesian_errors(exc.messages)) from exc
+    if metadata.document_type not in (None, document_type):
+        raise UploadRefused(422, "Jenis dokumen tidak sesuai dengan butir yang dipilih.",
+                            {"document_type": [f"Butir ini untuk {document_type}."]})
+    return metadata
