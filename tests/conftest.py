@@ -22,8 +22,10 @@ from sakip.localinfra import RedisServer, SeaweedS3
 from shared.config import Settings, load_settings
 from shared.db import make_engine, make_session_factory, migrate
 from shared.db.base import Base
+from shared.identity import passwords
 from shared.storage import ObjectStore
 
+passwords.use_low_cost_for_tests()  # real Argon2id, cheaper: the suite creates many accounts
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
 hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")

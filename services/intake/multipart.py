@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import (
     NEED_DATA,
@@ -52,12 +53,18 @@ class MultipartReader:
         if mimetype != "multipart/form-data" or not boundary:
             raise MultipartError("expected multipart/form-data with a boundary")
         self._stream = stream
-        self._decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=MAX_FIELD_BYTES,
-                                         max_parts=MAX_PARTS)
+        # The decoder's memory limit would count file data too: fields are limited below.
+        self._decoder = MultipartDecoder(boundary.encode(), max_parts=MAX_PARTS)
         self._eof = False
         self.form = Form()
 
     def _events(self) -> Iterator[object]:
+        try:
+            yield from self._decode()
+        except RequestEntityTooLarge as exc:
+            raise MultipartError(f"more than {MAX_PARTS} parts") from exc
+
+    def _decode(self) -> Iterator[object]:
         while True:
             event = self._decoder.next_event()
             if event is NEED_DATA:
@@ -86,11 +93,17 @@ class MultipartReader:
                                           event.headers.get("Content-Type"), self._file_chunks())
                 return self.form
             elif isinstance(event, Data) and current is not None:
-                value += event.data
-                if not event.more_data:
-                    self.form.fields[current] = value.decode("utf-8", errors="replace")
-                    current = None
+                current = self._field_data(current, value, event)
         return self.form
+
+    def _field_data(self, name: str, value: bytearray, event: Data) -> str | None:
+        value += event.data
+        if len(value) > MAX_FIELD_BYTES:
+            raise MultipartError(f"field {name!r} is longer than {MAX_FIELD_BYTES} bytes")
+        if event.more_data:
+            return name
+        self.form.fields[name] = value.decode("utf-8", errors="replace")
+        return None
 
     def _file_chunks(self) -> Iterator[bytes]:
         for event in self._iter:
@@ -111,8 +124,5 @@ class MultipartReader:
             if isinstance(event, Field):
                 current, value = event.name, bytearray()
             elif isinstance(event, Data) and current is not None:
-                value += event.data
-                if not event.more_data:
-                    self.form.fields[current] = value.decode("utf-8", errors="replace")
-                    current = None
+                current = self._field_data(current, value, event)
         return self.form

@@ -10,6 +10,14 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("sakip-no-such-user")
 
 
+def use_low_cost_for_tests() -> None:
+    """Argon2id with the smallest cost, so test suites can create many accounts quickly.
+    Only test set-up calls this; hashes made with it still verify under the normal cost."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("sakip-no-such-user")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

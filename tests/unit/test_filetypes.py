@@ -9,7 +9,6 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
-from functools import cache
 from typing import Any
 
 import pytest
@@ -30,109 +29,22 @@ from services.intake.filetypes import (
     sanitize_filename,
     sniff,
 )
-
-# --- fixtures built in code -------------------------------------------------------------------
-
-
-def make_pdf() -> bytes:
-    """A minimal valid one-page PDF with a correct cross-reference table."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def make_png() -> bytes:
-    """A real 1x1 red RGBA PNG."""
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00\xff")  # filter byte + one RGBA pixel
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", pixels)
-            + _png_chunk(b"IEND", b""))
-
-
-def make_jpeg() -> bytes:
-    """A JPEG/JFIF header: SOI, an APP0 JFIF segment, EOI."""
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + b"\xff\xd9"
-
-
-STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
-Entry = tuple[str, bytes, int]
-
-
-def build_zip(entries: list[Entry]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name, data, method in entries:
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 5))
-            archive.writestr(info, data, compress_type=method, compresslevel=9)
-    return buf.getvalue()
-
-
-CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns='
-                 b'"http://schemas.openxmlformats.org/package/2006/content-types"/>')
-RELS = b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
-DOCUMENT = (b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-            b"<w:body><w:p><w:r><w:t>Laporan Kinerja</w:t></w:r></w:p></w:body></w:document>")
-
-
-def docx_entries(document: bytes = DOCUMENT) -> list[Entry]:
-    return [("[Content_Types].xml", CONTENT_TYPES, DEFLATED), ("_rels/.rels", RELS, DEFLATED),
-            ("word/document.xml", document, DEFLATED)]
-
-
-def xlsx_entries() -> list[Entry]:
-    return [("[Content_Types].xml", CONTENT_TYPES, DEFLATED), ("_rels/.rels", RELS, DEFLATED),
-            ("xl/workbook.xml", b"<workbook><sheets/></workbook>", DEFLATED),
-            ("xl/worksheets/sheet1.xml", b"<worksheet><sheetData/></worksheet>", DEFLATED)]
-
-
-def odf_entries(mimetype: bytes) -> list[Entry]:
-    return [("mimetype", mimetype, STORED),
-            ("content.xml", b"<office:document-content/>", DEFLATED),
-            ("META-INF/manifest.xml", b"<manifest:manifest/>", DEFLATED)]
-
-
-ODT_MIME = b"application/vnd.oasis.opendocument.text"
-ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-
-
-def make_docx() -> bytes:
-    return build_zip(docx_entries())
-
-
-SAMPLES: dict[FileKind, bytes] = {
-    FileKind.PDF: make_pdf(),
-    FileKind.DOCX: make_docx(),
-    FileKind.XLSX: build_zip(xlsx_entries()),
-    FileKind.ODT: build_zip(odf_entries(ODT_MIME)),
-    FileKind.ODS: build_zip(odf_entries(ODS_MIME)),
-    FileKind.JPEG: make_jpeg(),
-    FileKind.PNG: make_png(),
-}
-
-
-@cache
-def zip_bomb() -> bytes:
-    """50 MiB of zeros in word/document.xml, deflated to about 50 KB (ratio ~1000)."""
-    return build_zip(docx_entries(b"\x00" * (50 * 1024 * 1024)))
-
+from tests.samples import (
+    CONTENT_TYPES,
+    DEFLATED,
+    DOCUMENT,
+    ODS_MIME,
+    ODT_MIME,
+    RELS,
+    SAMPLES,
+    STORED,
+    build_zip,
+    docx_entries,
+    make_docx,
+    odf_entries,
+    xlsx_entries,
+    zip_bomb,
+)
 
 # Central directory (CD) and local header field offsets, from the ZIP specification.
 CD_FLAGS, CD_CSIZE, CD_USIZE, CD_NAME_LEN, CD_LOCAL_OFFSET = 8, 20, 24, 28, 42
