@@ -99,6 +99,32 @@ def seed_demo_command() -> None:
 
 
 @main.group()
+def intake() -> None:
+    """Intake housekeeping."""
+
+
+@intake.command("sweep-orphans")
+@click.option("--grace-minutes", default=60, show_default=True,
+              help="only objects older than this (longer than any upload)")
+def sweep_orphans_command(grace_minutes: int) -> None:
+    """Remove stored documents that no version row points at (left by a crash mid-upload)."""
+    from datetime import timedelta
+
+    from services.intake.sweeper import sweep_orphans
+    from shared.db import make_engine, make_session_factory
+    from shared.storage import ObjectStore
+
+    settings = _settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        removed = sweep_orphans(ObjectStore.from_settings(settings), make_session_factory(engine),
+                                grace=timedelta(minutes=grace_minutes))
+    finally:
+        engine.dispose()
+    click.echo(f"{len(removed)} orphaned object(s) removed")
+
+
+@main.group()
 def admin() -> None:
     """Platform administration."""
 
@@ -122,6 +148,53 @@ def admin_create(username: str, full_name: str, email: str | None, password: str
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"platform_admin {username} created")
+
+
+@main.group()
+def token() -> None:
+    """Personal API tokens (for programs calling /api/v1)."""
+
+
+@token.command("create")
+@click.option("--username", required=True, help="the user the token acts as")
+@click.option("--name", required=True, help="what the token is for, e.g. the program using it")
+@click.option("--expires-days", type=click.IntRange(min=1, max=3650), default=None,
+              help="days until the token stops working (default: until revoked)")
+def token_create(username: str, name: str, expires_days: int | None) -> None:
+    """Create a personal API token for an active user and print it once."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from shared import audit
+    from shared.clock import now
+    from shared.identity.api_tokens import create_api_token
+    from shared.identity.models import User
+
+    settings = _settings()
+    username = username.strip().lower()
+    expires_at = now() + timedelta(days=expires_days) if expires_days else None
+    with _session(settings) as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user named {username!r}")
+        if not user.active:
+            raise click.ClickException(f"user {username!r} is deactivated: an inactive user "
+                                       "cannot hold API tokens")
+        try:
+            row, plaintext = create_api_token(session, user=user, name=name,
+                                              expires_at=expires_at)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.record(session, service="intake", action="api_token.created",
+                     target_type="api_token", target_id=row.id, tenant_id=user.tenant_id,
+                     actor="system:sakip-token-create",
+                     after={"user_id": str(user.id), "name": row.name, "prefix": row.prefix,
+                            "expires_at": expires_at.isoformat() if expires_at else None})
+    until = f"expires {expires_at.isoformat(timespec='seconds')}" if expires_at else "no expiry"
+    click.echo(f"API token {row.name!r} created for {username} ({until}):")
+    click.echo(plaintext)
+    click.echo("Copy it now: it will not be shown again (only its hash is stored).")
 
 
 @contextmanager

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
@@ -181,10 +182,7 @@ def ensure_package(session: Session, *, cycle: Cycle, bidang_id: uuid.UUID) -> S
     package = session.scalars(select(Submission).where(
         Submission.cycle_id == cycle.id, Submission.bidang_id == bidang_id)).one_or_none()
     if package is None:
-        package = Submission(tenant_id=cycle.tenant_id, cycle_id=cycle.id, bidang_id=bidang_id,
-                             state=PackageState.DRAFT.value)
-        session.add(package)
-        session.flush()
+        package = _create_package(session, cycle=cycle, bidang_id=bidang_id)
     owed = session.scalars(select(CycleRequirement.document_type).where(
         CycleRequirement.cycle_id == cycle.id, CycleRequirement.bidang_id == bidang_id)).all()
     have = {i.document_type for i in items_of(session, package)}
@@ -194,6 +192,19 @@ def ensure_package(session: Session, *, cycle: Cycle, bidang_id: uuid.UUID) -> S
                                        document_type=code, state=ItemState.MISSING.value)
                         for code in missing)
         session.flush()
+    return package
+
+
+def _create_package(session: Session, *, cycle: Cycle, bidang_id: uuid.UUID) -> Submission:
+    """Insert the package, or take the one a concurrent first visit just inserted."""
+    try:
+        with session.begin_nested():
+            package = Submission(tenant_id=cycle.tenant_id, cycle_id=cycle.id,
+                                 bidang_id=bidang_id, state=PackageState.DRAFT.value)
+            session.add(package)
+    except IntegrityError:
+        package = session.scalars(select(Submission).where(
+            Submission.cycle_id == cycle.id, Submission.bidang_id == bidang_id)).one()
     return package
 
 
@@ -207,10 +218,10 @@ def check_can_upload(session: Session, principal: Principal,
     cycle = session.get_one(Cycle, package.cycle_id)
     if cycle.state != CycleState.ACTIVE:
         raise Conflict("Siklus ini tidak lagi menerima dokumen.")
-    if package.state == PackageState.SUBMITTED:
-        raise Conflict("Paket sedang diperiksa. Tarik kembali paket untuk mengganti dokumen.")
     if item.state == ItemState.ACCEPTED:
         raise Conflict("Dokumen ini sudah diterima dan tidak dapat diganti.")
+    if item.state == ItemState.SUBMITTED:
+        raise Conflict("Dokumen ini sedang diperiksa. Tarik kembali paket untuk menggantinya.")
     return item, package
 
 
@@ -255,10 +266,11 @@ def add_version(session: Session, *, principal: Principal, item_id: uuid.UUID,
 
 def submit_package(session: Session, *, principal: Principal, package_id: uuid.UUID,
                    at: datetime) -> Submission:
+    """Hand the uploaded documents to the kasubbag_program: the first time, every document owed
+    must be there; later (after a return), the replacements go in while others may still be
+    under review."""
     package = get_package(session, principal, package_id, for_update=True)
     _require_bidang_staff(principal, package)
-    if package.state not in (PackageState.DRAFT, PackageState.RETURNED):
-        raise Conflict("Paket ini sudah diserahkan.")
     items = items_of(session, package)
     labels = cycle_definition(session, session.get_one(Cycle, package.cycle_id)).document_label
     problems = [f"{labels(i.document_type)}: belum diunggah" for i in items
@@ -270,6 +282,8 @@ def submit_package(session: Session, *, principal: Principal, package_id: uuid.U
     if problems:
         raise Conflict("Paket belum lengkap.", problems)
     handed_in = [i for i in items if i.state == ItemState.UPLOADED]
+    if not handed_in:
+        raise Conflict("Tidak ada dokumen baru untuk diserahkan.")
     for item in handed_in:
         item.state = ItemState.SUBMITTED.value
         version = latest_version(session, item)
@@ -277,7 +291,7 @@ def submit_package(session: Session, *, principal: Principal, package_id: uuid.U
             version.first_submitted_at = at
     before = package.state
     package.state = PackageState.SUBMITTED.value
-    package.submitted_at = at
+    package.submitted_at = package.submitted_at if before == PackageState.SUBMITTED else at
     session.flush()
     emit(session, new_event(ev.SUBMISSION_SUBMITTED, tenant_id=package.tenant_id, payload={
         **_package_ref(package), "document_types": [i.document_type for i in handed_in],
@@ -383,8 +397,3 @@ def _item_ref(package: Submission, item: SubmissionItem,
               version: DocumentVersion) -> dict[str, object]:
     return {**_package_ref(package), "item_id": item.id, "document_type": item.document_type,
             "version_id": version.id}
-
-
-def version_count(session: Session, item: SubmissionItem) -> int:
-    return session.scalar(select(func.count()).select_from(DocumentVersion)
-                          .where(DocumentVersion.item_id == item.id)) or 0

@@ -96,7 +96,8 @@ def summarize(session: Session, package: Submission, *, at: datetime | None = No
         bidang_name=session.get_one(Bidang, package.bidang_id).name, state=package.state,
         state_label=PACKAGE_STATE_LABELS[PackageState(package.state)],
         submitted_at=package.submitted_at, deadline=deadline,
-        working_time_left=calendar.working_time_between(at, deadline) if deadline else None,
+        working_time_left=(calendar.working_time_between(at, deadline)
+                           if deadline and package.state != PackageState.ACCEPTED else None),
         calendar=calendar, items=items,
     )
 

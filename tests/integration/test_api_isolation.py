@@ -1,0 +1,178 @@
+"""Tenant and Bidang isolation of the API, generated from the URL map: every route with path
+parameters is called by the users of dinas A with ids that really exist in dinas B and must
+answer 404 and change nothing. A route whose parameters this test cannot fill fails it, so a
+new endpoint cannot escape the check. Then the role rules inside one dinas and at city level."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from services.intake.app import create_app
+from shared.audit import AuditEntry
+from shared.documents.models import DocumentVersion, Submission, SubmissionItem
+from shared.events.models import OutboxEvent
+from tests.integration.test_api import Api, item_ids, upload_form
+from tests.samples import padded_pdf
+from tests.world import build_world
+
+API = "/api/v1"
+NOT_SCOPED = {"api.openapi", "api.me"}  # no tenant data behind them
+PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+METHODS_IGNORED = {"HEAD", "OPTIONS"}
+# A body each write would accept if the object were the caller's, so that only the scope
+# can refuse it (an endpoint not listed here is called without a body).
+BODIES = {
+    "api.upload_version": lambda: upload_form(padded_pdf(3_000, seed=77)),
+    "api.review_item": lambda: {"json": {"decision": "return", "reason": "Coba-coba."}},
+}
+A_USERS = ("staf1", "staf2", "kasubbag", "tim", "kepala")
+
+
+@pytest.fixture
+def world(session_factory):
+    return build_world(session_factory)
+
+
+@pytest.fixture
+def app(settings, object_store):
+    app = create_app(settings)
+    yield app
+    app.extensions["sakip"].close()
+
+
+@pytest.fixture
+def api(app, session_factory, world):
+    return Api(app.test_client(), session_factory)
+
+
+def prepare(api: Api, dinas) -> dict[str, str]:
+    """Dinas's Bidang 1 package, uploaded complete and submitted: ids for every parameter."""
+    staff = dinas.username("staf1")
+    package = api.package(dinas.cycle_id, dinas.bidang[0], as_=staff)
+    versions = []
+    for n, item_id in enumerate(item_ids(package).values()):
+        response = api.upload(item_id, padded_pdf(4_000, seed=n), as_=staff)
+        assert response.status_code == 201, response.get_json()
+        versions.append(response.get_json()["id"])
+    assert api.post(f"/packages/{package['id']}/submit", as_=staff).status_code == 200
+    return {"cycle_id": str(dinas.cycle_id), "package_id": package["id"],
+            "item_id": item_ids(package)["IKU"], "version_id": versions[0]}
+
+
+def snapshot(session_factory, object_store, dinas) -> tuple:
+    """Everything of `dinas` a leaked write could change."""
+    with session_factory() as session:
+        def n(model, *where):
+            return session.scalar(select(func.count()).select_from(model).where(*where))
+
+        return (
+            n(OutboxEvent),
+            n(AuditEntry, AuditEntry.tenant_id == dinas.tenant_id),
+            n(Submission, Submission.tenant_id == dinas.tenant_id),
+            n(DocumentVersion, DocumentVersion.tenant_id == dinas.tenant_id),
+            sorted(session.execute(select(Submission.id, Submission.state, Submission.submitted_at)
+                                   .where(Submission.tenant_id == dinas.tenant_id)).all()),
+            sorted(session.execute(select(SubmissionItem.id, SubmissionItem.state,
+                                          SubmissionItem.return_reason)
+                                   .where(SubmissionItem.tenant_id == dinas.tenant_id)).all()),
+            sorted(object_store.keys(f"tenants/{dinas.tenant_id}/")),
+        )
+
+
+def call(api: Api, rule, method: str, path: str, *, as_: str):
+    kwargs = BODIES.get(rule.endpoint, lambda: {})()
+    return api.client.open(path, method=method, headers=api.headers(as_), **kwargs)
+
+
+def test_every_route_hides_dinas_b_from_the_users_of_dinas_a(app, api, world, session_factory,
+                                                             object_store):
+    ids_of_b = prepare(api, world.b)
+    rules = [r for r in app.url_map.iter_rules()
+             if r.endpoint.startswith("api.") and r.endpoint not in NOT_SCOPED]
+    assert len(rules) >= 10
+    callers = [world.a.username(key) for key in A_USERS] + ["kota.admin"]
+    before = snapshot(session_factory, object_store, world.b)
+    for rule in rules:
+        names = PARAMETER.findall(rule.rule)
+        unfilled = [name for name in names if name not in ids_of_b]
+        if unfilled:
+            pytest.fail(f"{rule.rule}: no id of dinas B for {unfilled}; teach this test "
+                        "which object of dinas B the parameter names")
+        path = PARAMETER.sub(lambda m: ids_of_b[m.group(1)], rule.rule)
+        for method in sorted(rule.methods - METHODS_IGNORED):
+            for caller in callers:
+                response = call(api, rule, method, path, as_=caller)
+                where = f"{method} {rule.rule} as {caller}"
+                if names:
+                    assert response.status_code == 404, (where, response.get_json())
+                    assert response.get_json()["error"]["code"] == 404
+                else:  # a listing: answers, without anything of dinas B
+                    assert response.status_code == 200, where
+                    text = response.get_data(as_text=True)
+                    assert str(world.b.tenant_id) not in text, where
+                    assert not any(v in text for v in ids_of_b.values()), where
+                assert snapshot(session_factory, object_store, world.b) == before, where
+
+
+def test_bidang_staff_see_only_their_own_bidang(api, world, session_factory, object_store):
+    own = prepare(api, world.a)  # Bidang 1 of dinas A
+    other = "dinas-a.staf2"  # Bidang 2
+    before = snapshot(session_factory, object_store, world.a)
+    for path in (f"/packages/{own['package_id']}", f"/versions/{own['version_id']}",
+                 f"/versions/{own['version_id']}/download"):
+        assert api.get(path, as_=other).status_code == 404, path
+    assert api.upload(own["item_id"], padded_pdf(3_000, seed=5), as_=other).status_code == 404
+    assert api.post(f"/packages/{own['package_id']}/withdraw", as_=other).status_code == 404
+    listed = api.get(f"/cycles/{world.a.cycle_id}/packages", as_=other).get_json()["packages"]
+    assert [p["bidang_id"] for p in listed] == [str(world.a.bidang[1])]
+    assert snapshot(session_factory, object_store, world.a)[1:] == before[1:]
+
+
+def test_tim_evaluasi_reads_but_may_not_review_or_submit(api, world, session_factory,
+                                                         object_store):
+    own = prepare(api, world.a)
+    tim = "dinas-a.tim"
+    assert api.get(f"/packages/{own['package_id']}", as_=tim).status_code == 200
+    assert api.get(f"/versions/{own['version_id']}", as_=tim).status_code == 200
+    before = snapshot(session_factory, object_store, world.a)
+    review = api.post(f"/items/{own['item_id']}/review", as_=tim, json={"decision": "accept"})
+    assert review.status_code == 403
+    assert review.get_json()["error"]["message"]
+    assert api.post(f"/packages/{own['package_id']}/submit", as_=tim).status_code == 403
+    assert api.post(f"/packages/{own['package_id']}/withdraw", as_=tim).status_code == 403
+    assert snapshot(session_factory, object_store, world.a) == before
+
+
+def test_inspektur_reads_every_dinas_but_writes_nothing(api, world, session_factory,
+                                                        object_store):
+    a, b = prepare(api, world.a), prepare(api, world.b)
+    inspektur = "kota.inspektur"
+    for ids in (a, b):
+        assert api.get(f"/packages/{ids['package_id']}", as_=inspektur).status_code == 200
+        assert api.get(f"/versions/{ids['version_id']}", as_=inspektur).status_code == 200
+        packages = api.get(f"/cycles/{ids['cycle_id']}/packages", as_=inspektur).get_json()
+        assert len(packages["packages"]) == 2
+    before = snapshot(session_factory, object_store, world.a)
+    writes = [
+        api.post(f"/items/{a['item_id']}/review", as_=inspektur, json={"decision": "accept"}),
+        api.post(f"/packages/{a['package_id']}/withdraw", as_=inspektur),
+        api.post(f"/packages/{a['package_id']}/submit", as_=inspektur),
+        api.upload(a["item_id"], padded_pdf(3_000, seed=6), as_=inspektur),
+    ]
+    assert [w.status_code for w in writes] == [403] * 4
+    assert snapshot(session_factory, object_store, world.a) == before
+
+
+def test_platform_admin_reads_no_tenant_documents(api, world, session_factory, object_store):
+    a = prepare(api, world.a)
+    admin = "kota.admin"
+    assert api.get("/cycles", as_=admin).get_json() == {"cycles": []}
+    for path in (f"/cycles/{a['cycle_id']}", f"/cycles/{a['cycle_id']}/packages",
+                 f"/packages/{a['package_id']}", f"/versions/{a['version_id']}",
+                 f"/versions/{a['version_id']}/download"):
+        assert api.get(path, as_=admin).status_code == 404, path
+    assert api.post(f"/items/{a['item_id']}/review", as_=admin,
+                    json={"decision": "accept"}).status_code == 404
