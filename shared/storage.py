@@ -19,7 +19,8 @@ from minio.error import S3Error
 
 from shared.config import Settings
 
-PART_SIZE = 8 * 1024 * 1024  # multipart part: bounds the memory one upload holds
+PART_SIZE = 5 * 1024 * 1024  # S3's smallest part: bounds the memory one upload holds
+PARALLEL_PARTS = 3  # parts in flight at once (minio's default): about 4 parts in memory
 PRESIGN_MAX = timedelta(minutes=15)
 
 
@@ -123,7 +124,8 @@ class ObjectStore:
         reader = _HashingReader(stream, max_bytes)
         try:
             result = self.client.put_object(self.bucket, key, cast(BinaryIO, reader), length=-1,
-                                            part_size=PART_SIZE, content_type=content_type)
+                                            part_size=PART_SIZE, content_type=content_type,
+                                            num_parallel_uploads=PARALLEL_PARTS)
         except ObjectTooLarge:
             self.delete(key, missing_ok=True)
             raise

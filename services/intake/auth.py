@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, overload
 
 import redis
 from flask import abort, current_app, g, request
@@ -42,6 +42,9 @@ LOGIN_LIMITED_MESSAGE = ("Terlalu banyak percobaan masuk yang gagal. "
                          "Silakan coba lagi dalam 15 menit.")
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Where a cookie-authenticated write carries its CSRF token besides the header: the form
+# body, or the query string for views that stream the body themselves (uploads).
+CsrfSource = Literal["header-or-form", "header-or-query"]
 
 
 @dataclass(frozen=True)
@@ -89,22 +92,37 @@ def _authenticate() -> tuple[Principal | None, str | None]:
     return None, None
 
 
-def login_required(view: F) -> F:
-    """Pages: an anonymous visitor is sent to the login page; the API answers 401."""
+@overload
+def login_required(view: F) -> F: ...
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_principal() is None:
-            if request.path.startswith("/api/"):
-                abort(401)
-            from flask import redirect, url_for
 
-            return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
-        if request.method not in ("GET", "HEAD", "OPTIONS") and g.auth_kind == "session":
-            check_csrf()
-        return view(*args, **kwargs)
+@overload
+def login_required(*, csrf: CsrfSource = "header-or-form") -> Callable[[F], F]: ...
 
-    return cast(F, wrapper)
+
+def login_required(view: F | None = None, *,
+                   csrf: CsrfSource = "header-or-form") -> F | Callable[[F], F]:
+    """Pages: an anonymous visitor is sent to the login page; the API answers 401.
+
+    `@login_required` or `@login_required(csrf="header-or-query")`: the latter never reads the
+    request body for the token, so a view streaming the body gets it untouched."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_principal() is None:
+                if request.path.startswith("/api/"):
+                    abort(401)
+                from flask import redirect, url_for
+
+                return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+            if request.method not in ("GET", "HEAD", "OPTIONS") and g.auth_kind == "session":
+                check_csrf(csrf)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate(view) if view is not None else decorate
 
 
 # -- CSRF ----------------------------------------------------------------------------------------
@@ -116,9 +134,13 @@ def csrf_token() -> str:
                     hashlib.sha256).hexdigest()
 
 
-def check_csrf() -> None:
-    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if not hmac.compare_digest(sent, csrf_token()):
+def check_csrf(source: CsrfSource = "header-or-form") -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        fallback = request.args if source == "header-or-query" else request.form
+        sent = fallback.get(CSRF_FIELD, "")
+    # bytes: compare_digest refuses str with non-ASCII characters (a 500 instead of a 400)
+    if not hmac.compare_digest(sent.encode(), csrf_token().encode()):
         abort(400, description="Formulir kedaluwarsa. Muat ulang halaman lalu coba lagi.")
 
 

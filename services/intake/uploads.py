@@ -27,7 +27,7 @@ from services.intake.filetypes import (
 )
 from shared.storage import ObjectStore, StorageError, StoredObject
 
-PIPE_DEPTH = 16
+PIPE_DEPTH = 4
 _END = object()
 
 
@@ -93,26 +93,38 @@ def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
 
 
 class _Pipe:
-    """Chunks from the request thread to the storing thread, as a file-like `read`."""
+    """Chunks from the request thread to the storing thread, as a file-like `read`.
+
+    `read(n)` gathers up to n bytes and joins them once: minio asks for a whole part at a time
+    and appends what each read returns, so handing over one small chunk per read would make it
+    copy the growing part again and again.
+    """
 
     def __init__(self) -> None:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=PIPE_DEPTH)
-        self._buffer = memoryview(b"")
+        self._leftover = b""
+        self._ended = False
 
     def put(self, item: object) -> None:
         self._queue.put(item)
 
     def read(self, n: int = -1) -> bytes:
-        while not self._buffer:
+        pieces = [self._leftover] if self._leftover else []
+        size = len(self._leftover)
+        self._leftover = b""
+        while not self._ended and (n < 0 or size < n):
             item = self._queue.get()
             if item is _END:
-                self._queue.put(_END)  # later reads see the end too
-                return b""
+                self._ended = True
+                break
             if isinstance(item, BaseException):
                 raise item
-            self._buffer = memoryview(item)  # type: ignore[arg-type]
-        size = len(self._buffer) if n < 0 else min(n, len(self._buffer))
-        data, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
+            assert isinstance(item, bytes)
+            pieces.append(item)
+            size += len(item)
+        data = b"".join(pieces)
+        if 0 <= n < len(data):
+            data, self._leftover = data[:n], data[n:]
         return data
 
     def drain(self) -> None:
