@@ -280,7 +280,9 @@ def submit_package(session: Session, *, principal: Principal, package_id: uuid.U
     if not items:
         raise Conflict("Tidak ada dokumen yang diminta dari Bidang ini.")
     if problems:
-        raise Conflict("Paket belum lengkap.", problems)
+        headline = ("Paket belum lengkap." if any(i.state == ItemState.MISSING for i in items)
+                    else "Ada dokumen yang dikembalikan dan belum diganti.")
+        raise Conflict(headline, problems)
     handed_in = [i for i in items if i.state == ItemState.UPLOADED]
     if not handed_in:
         raise Conflict("Tidak ada dokumen baru untuk diserahkan.")
