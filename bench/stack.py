@@ -17,7 +17,14 @@ from pathlib import Path
 
 from sqlalchemy import make_url, text
 
-from sakip.localinfra import RedisServer, SeaweedS3, die_with_parent, free_ports, wait_until
+from sakip.localinfra import (
+    WEB_PROCESS_ENV,
+    RedisServer,
+    SeaweedS3,
+    die_with_parent,
+    free_ports,
+    wait_until,
+)
 from shared.config import Settings, load_settings
 from shared.db import make_engine, make_session_factory, migrate
 
@@ -39,7 +46,7 @@ class BenchStack:
         port = free_ports(1)[0]
         metrics = self.workdir / f"metrics-{service}-{port}"
         metrics.mkdir()
-        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        env = {**self.env, **WEB_PROCESS_ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics),
                "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads), **extra_env}
         bindir = Path(sys.executable).parent
         process = subprocess.Popen(

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import IO
 
 PR_SET_PDEATHSIG = 1
+# The web services' process environment (deploy/Dockerfile sets the same): glibc otherwise gives
+# each thread its own malloc arena, and the upload threads' part buffers (bench/upload_large.py)
+# then leave the worker with more resident memory than it uses.
+WEB_PROCESS_ENV = {"MALLOC_ARENA_MAX": "2"}
 
 
 def die_with_parent() -> None:

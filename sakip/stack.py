@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from sakip.localinfra import (
+    WEB_PROCESS_ENV,
     InfraError,
     ManagedServer,
     RedisServer,
@@ -140,7 +141,8 @@ class Stack:
             children.append(Child(
                 name, [gunicorn, "-c", "python:shared.web.gunicorn_conf", "--bind",
                        f"127.0.0.1:{port}", f"services.{name}.wsgi:app"],
-                self._env(base_env, name), ready_url=f"{url}/readyz", metrics_url=f"{url}/metrics",
+                self._env(base_env, name, **WEB_PROCESS_ENV), ready_url=f"{url}/readyz",
+                metrics_url=f"{url}/metrics",
             ))
         for name, argv, port in (
             ("relay", [py, "-m", "shared.events.relay"], relay_port),

@@ -20,7 +20,7 @@ from minio.error import S3Error
 from shared.config import Settings
 
 PART_SIZE = 5 * 1024 * 1024  # S3's smallest part: bounds the memory one upload holds
-PARALLEL_PARTS = 3  # parts in flight at once (minio's default): about 4 parts in memory
+PARALLEL_PARTS = 2  # parts in flight at once: with the one being read, about 3 in memory
 PRESIGN_MAX = timedelta(minutes=15)
 
 

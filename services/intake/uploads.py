@@ -27,7 +27,7 @@ from services.intake.filetypes import (
 )
 from shared.storage import ObjectStore, StorageError, StoredObject
 
-PIPE_DEPTH = 4
+PIPE_DEPTH = 8
 _END = object()
 
 
