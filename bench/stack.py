@@ -4,6 +4,7 @@ TEST_DATABASE_URL's server (dropped afterwards), and gunicorn-served services.""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,3 +104,4 @@ def bench_stack(**settings_env: str) -> Iterator[BenchStack]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)

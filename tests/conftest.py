@@ -102,8 +102,15 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def s3_bucket() -> str:
+    """One bucket per session: SeaweedFS gives every bucket volumes of its own, and keys are
+    unique per tenant anyway (tests make fresh tenants)."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
-def settings(pg_url: str, redis_server: RedisServer, s3_server: SeaweedS3,
+def settings(pg_url: str, redis_server: RedisServer, s3_server: SeaweedS3, s3_bucket: str,
              tmp_path: Path) -> Settings:
     """Settings pointing at the test session's own servers."""
     return load_settings({
@@ -114,7 +121,7 @@ def settings(pg_url: str, redis_server: RedisServer, s3_server: SeaweedS3,
         "S3_ENDPOINT": s3_server.endpoint,
         "S3_ACCESS_KEY": S3_ACCESS_KEY,
         "S3_SECRET_KEY": S3_SECRET_KEY,
-        "S3_BUCKET": f"test-{uuid.uuid4().hex[:12]}",
+        "S3_BUCKET": s3_bucket,
         "LOG_JSON": "false",
     })
 

@@ -22,11 +22,13 @@ DOCUMENT_MARKER = "/document/"
 
 
 def sweep_orphans(store: ObjectStore, factory: sessionmaker[Session], *,
-                  grace: timedelta = DEFAULT_GRACE, at: datetime | None = None) -> list[str]:
-    """Delete orphaned document objects older than `grace`; return their keys."""
+                  grace: timedelta = DEFAULT_GRACE, at: datetime | None = None,
+                  prefix: str = "tenants/") -> list[str]:
+    """Delete orphaned document objects under `prefix` (every tenant's by default) older than
+    `grace`; return their keys."""
     cutoff = (at or now()) - grace
     candidates = [obj.object_name for obj in store.client.list_objects(
-                      store.bucket, prefix="tenants/", recursive=True)
+                      store.bucket, prefix=prefix, recursive=True)
                   if obj.object_name and DOCUMENT_MARKER in obj.object_name
                   and obj.last_modified is not None and obj.last_modified < cutoff]
     if not candidates:

@@ -225,9 +225,10 @@ def test_sweeper_removes_only_old_orphans(world, res, session_factory):
     orphan = object_key(tenant_id=world.a.tenant_id, cycle_id=world.a.cycle_id, kind="document")
     res.object_store.put_stream(orphan, io.BytesIO(b"%PDF-1.4 crash"),
                                 content_type="application/pdf")
-    assert sweep_orphans(res.object_store, session_factory) == []  # still within the grace
+    tenant_prefix = f"tenants/{world.a.tenant_id}/"
+    assert sweep_orphans(res.object_store, session_factory, prefix=tenant_prefix) == []
     removed = sweep_orphans(res.object_store, session_factory, grace=timedelta(0),
-                            at=now() + timedelta(seconds=5))
+                            at=now() + timedelta(seconds=5), prefix=tenant_prefix)
     assert removed == [orphan]
     assert res.object_store.exists(kept.object_key)
     assert not res.object_store.exists(orphan)
