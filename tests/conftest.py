@@ -14,16 +14,19 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sakip.localinfra import RedisServer, SeaweedS3
+from services.intake.app import create_app as create_intake_app
 from shared.config import Settings, load_settings
 from shared.db import make_engine, make_session_factory, migrate
 from shared.db.base import Base
 from shared.identity import passwords
 from shared.storage import ObjectStore
+from tests.world import World, build_world
 
 passwords.use_low_cost_for_tests()  # real Argon2id, cheaper: the suite creates many accounts
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
@@ -131,3 +134,18 @@ def object_store(settings: Settings) -> ObjectStore:
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()
     return store
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    """Two dinas collecting in SOP step 5, with one user per role (tests/world.py)."""
+    return build_world(session_factory)
+
+
+@pytest.fixture
+def app(settings: Settings, object_store: ObjectStore,
+        redis_client: redis.Redis) -> Iterator[Flask]:
+    """The intake service on the test servers (Redis flushed: login limits start afresh)."""
+    application = create_intake_app(settings)
+    yield application
+    application.extensions["sakip"].close()

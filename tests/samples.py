@@ -11,13 +11,18 @@ from functools import cache
 from services.intake.filetypes import FileKind
 
 
-def make_pdf() -> bytes:
-    """A minimal valid one-page PDF with a correct cross-reference table."""
+def make_pdf(text: str | None = None) -> bytes:
+    """A minimal valid one-page PDF with a correct cross-reference table; with `text`, the page
+    has a content stream saying it (so each text makes a different file)."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
     ]
+    if text is not None:
+        content = b"BT /F1 12 Tf 72 720 Td (" + text.encode() + b") Tj ET"
+        objects[2] = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -22,7 +22,6 @@ from playwright.sync_api import (
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from services.intake.app import create_app
-from tests.world import World, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,11 +41,6 @@ class _LoggingHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), ANSI_STYLE.sub("", message % args))
-
-
-@pytest.fixture
-def world(session_factory) -> World:
-    return build_world(session_factory)
 
 
 @pytest.fixture

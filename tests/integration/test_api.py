@@ -28,7 +28,6 @@ from shared.identity.api_tokens import create_api_token, revoke_api_token
 from shared.identity.models import ApiToken, User
 from shared.identity.sessions import start_session
 from tests.samples import padded_pdf
-from tests.world import build_world
 
 API = "/api/v1"
 METADATA = {"title": "Indikator Kinerja Utama 2026", "year": "2026", "notes": "versi final"}
@@ -111,18 +110,6 @@ def is_utc_iso(value: str) -> bool:
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def world(session_factory):
-    return build_world(session_factory)
-
-
-@pytest.fixture
-def app(settings, object_store):
-    app = create_app(settings)
-    yield app
-    app.extensions["sakip"].close()
-
 
 @pytest.fixture
 def api(app, session_factory, world):

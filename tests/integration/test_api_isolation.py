@@ -10,13 +10,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from services.intake.app import create_app
 from shared.audit import AuditEntry
 from shared.documents.models import DocumentVersion, Submission, SubmissionItem
 from shared.events.models import OutboxEvent
 from tests.integration.test_api import Api, item_ids, upload_form
 from tests.samples import padded_pdf
-from tests.world import build_world
 
 API = "/api/v1"
 NOT_SCOPED = {"api.openapi", "api.me"}  # no tenant data behind them
@@ -29,18 +27,6 @@ BODIES = {
     "api.review_item": lambda: {"json": {"decision": "return", "reason": "Coba-coba."}},
 }
 A_USERS = ("staf1", "staf2", "kasubbag", "tim", "kepala")
-
-
-@pytest.fixture
-def world(session_factory):
-    return build_world(session_factory)
-
-
-@pytest.fixture
-def app(settings, object_store):
-    app = create_app(settings)
-    yield app
-    app.extensions["sakip"].close()
 
 
 @pytest.fixture

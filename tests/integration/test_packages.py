@@ -15,12 +15,6 @@ from shared.cycles.models import Cycle
 from shared.db import transaction
 from shared.documents.models import Submission
 from shared.storage import StoredObject
-from tests.world import build_world
-
-
-@pytest.fixture
-def world(session_factory):
-    return build_world(session_factory)
 
 
 def _package(session_factory, dinas, bidang_index=0):

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
-from services.intake.app import create_app
 from services.intake.auth import LOGIN_FAILED_MESSAGE, LOGIN_LIMITED_MESSAGE, SESSION_COOKIE
 from services.intake.packages import ensure_package
 from shared.audit import AuditEntry
@@ -24,7 +23,8 @@ from shared.cycles.models import Cycle
 from shared.db import transaction
 from shared.documents.models import DocumentVersion, Submission, SubmissionItem
 from shared.identity.models import LoginSession
-from tests.world import PASSWORD, Dinas, World, build_world
+from tests.samples import make_pdf
+from tests.world import PASSWORD, Dinas
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 NOT_FOUND = "Halaman atau data tidak ditemukan."
@@ -32,41 +32,7 @@ IKU_LABEL = "Indikator Kinerja Utama (IKU)"
 RENJA_LABEL = "Rencana Kerja (Renja)"
 
 
-def make_pdf(text: str) -> bytes:
-    """A small one-page PDF whose content stream says `text` (so each text is a new file)."""
-    content = b"BT /F1 12 Tf 72 720 Td (" + text.encode() + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
-
-
 # -- fixtures and helpers ------------------------------------------------------------------------
-
-@pytest.fixture
-def world(session_factory) -> World:
-    return build_world(session_factory)
-
-
-@pytest.fixture
-def app(settings, object_store, redis_client, world):
-    application = create_app(settings)
-    yield application
-    application.extensions["sakip"].close()
-
 
 @dataclass
 class Package:

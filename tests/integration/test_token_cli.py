@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
@@ -15,7 +14,6 @@ from shared.clock import now
 from shared.db import transaction
 from shared.identity.api_tokens import TOKEN_PREFIX, token_hash
 from shared.identity.models import ApiToken, User
-from tests.world import build_world
 
 
 def _env(settings) -> dict[str, str]:
@@ -25,11 +23,6 @@ def _env(settings) -> dict[str, str]:
 
 def _create(settings, *args: str):
     return CliRunner().invoke(main, ["token", "create", *args], env=_env(settings))
-
-
-@pytest.fixture
-def world(session_factory):
-    return build_world(session_factory)
 
 
 def _printed_token(output: str) -> str:

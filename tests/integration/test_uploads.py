@@ -29,7 +29,6 @@ from shared.events.models import OutboxEvent
 from shared.storage import object_key
 from shared.web.resources import Resources
 from tests.samples import make_png, padded_pdf, zip_bomb
-from tests.world import build_world
 
 METADATA = {"title": "Indikator Kinerja Utama 2026", "year": "2026", "notes": "versi final"}
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
@@ -45,11 +44,6 @@ def form(file_bytes: bytes | None, *, filename: str = "iku.pdf",
                                      content_type=content_type)
     boundary, body = encode_multipart(values)
     return body, f"multipart/form-data; boundary={boundary}"
-
-
-@pytest.fixture
-def world(session_factory):
-    return build_world(session_factory)
 
 
 @pytest.fixture
