@@ -184,6 +184,7 @@ class Reason(StrEnum):
     ARCHIVE_TOO_LARGE = "archive_too_large"  # too many entries or too much declared content
     ENCRYPTED = "encrypted"  # encrypted archive entries
     UNSAFE_PATH = "unsafe_path"  # absolute, parent-relative or NUL-bearing entry names
+    MACROS = "macros"  # an Office document carrying macros (VBA project, ODF Basic/scripts)
 
 
 _MESSAGES: Final[dict[Reason, str]] = {
@@ -200,6 +201,8 @@ _MESSAGES: Final[dict[Reason, str]] = {
     "keamanan.",
     Reason.UNKNOWN_TYPE: "Berkas arsip ini bukan dokumen Office yang dikenali (DOCX, XLSX, ODT "
     "atau ODS).",
+    Reason.MACROS: "Berkas Office ini berisi makro dan ditolak demi keamanan. Simpan sebagai "
+    "dokumen biasa tanpa makro (DOCX, XLSX, ODT atau ODS), lalu unggah kembali.",
 }
 
 
@@ -456,7 +459,16 @@ def _classify(fileobj: BinaryIO, infos: list[zipfile.ZipInfo],
         found.append(odf)
     if len(found) != 1:  # none (a plain zip, a JAR, an EPUB, ...) or ambiguous
         raise _reject(Reason.UNKNOWN_TYPE)
+    if _carries_macros(names):
+        raise _reject(Reason.MACROS)
     return found[0]
+
+
+def _carries_macros(names: set[str]) -> bool:
+    """A VBA project (word/ or xl/vbaProject.bin, e.g. a .docm renamed .docx) or ODF Basic and
+    script libraries. Names are already lower-cased."""
+    return any(name.rsplit("/", 1)[-1].startswith("vbaproject") or
+               name.startswith(("basic/", "scripts/")) for name in names)
 
 
 _ZIP_ERRORS: Final = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError,

@@ -637,3 +637,12 @@ def test_sanitize_filename_properties(name, kind, max_length):
 def test_all_kinds_is_the_default_allow_list():
     assert frozenset(FileKind) == ALL_KINDS
     assert len(ALL_KINDS) == 7
+
+
+@pytest.mark.parametrize("entries", [
+    [*docx_entries(), ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 vba", DEFLATED)],
+    [*xlsx_entries(), ("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 vba", DEFLATED)],
+    [*odf_entries(ODT_MIME), ("Basic/Standard/Module1.xml", b"<script:module/>", DEFLATED)],
+], ids=["docm-as-docx", "xlsm-as-xlsx", "odt-with-basic"])
+def test_office_documents_with_macros_are_refused(entries):
+    assert rejection(build_zip(entries)).reason_code == Reason.MACROS
