@@ -14,14 +14,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.intake import packages
-from services.intake.auth import CSRF_HEADER, current_principal, login_required, resources
+from services.intake.auth import current_principal, login_required, resources
 from services.intake.openapi import build_spec, documented
 from services.intake.schemas import (
     CycleDetailSchema,
@@ -54,7 +54,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SERVICE = "intake"
 DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
 INVALID_MESSAGE = "Data yang dikirim tidak valid."
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ApiError(Exception):
@@ -114,15 +113,6 @@ def _not_cached(response: Response) -> Response:
     """Answers are per user (and download links short-lived): no cache keeps them."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-@bp.before_request
-def _csrf_in_header_only() -> None:
-    """A cookie-authenticated write names its CSRF token in the header, never in the body:
-    the upload body is a stream the view reads itself, not a form to be parsed beforehand."""
-    if request.method in WRITE_METHODS and current_principal() is not None \
-            and g.auth_kind == "session" and not request.headers.get(CSRF_HEADER):
-        raise ApiError(400, f"Token CSRF wajib dikirim di header {CSRF_HEADER}.")
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -188,7 +178,7 @@ def _package_answer(session: Session, package_id: uuid.UUID, principal: Principa
 @bp.get("/me")
 @documented(summary="Pengguna yang sedang masuk, dengan perannya",
             responses={200: ("Pengguna dan perannya", MeSchema)})
-@login_required
+@login_required(csrf="header")
 def me() -> ResponseReturnValue:
     principal = _principal()
     with _read_session() as session:
@@ -211,7 +201,7 @@ def me() -> ResponseReturnValue:
             description="Peran dinas: siklus dinasnya; Bagian Organisasi dan Inspektur: semua "
                         "dinas; Administrator Platform: tidak ada.",
             responses={200: ("Siklus, terbaru dulu", CycleListSchema)})
-@login_required
+@login_required(csrf="header")
 def list_cycles() -> ResponseReturnValue:
     principal = _principal()
     with _read_session() as session:
@@ -224,7 +214,7 @@ def list_cycles() -> ResponseReturnValue:
 @bp.get("/cycles/<uuid:cycle_id>")
 @documented(summary="Satu siklus dengan langkah-langkah SOP-nya",
             responses={200: ("Siklus dan langkahnya", CycleDetailSchema)}, errors=(404,))
-@login_required
+@login_required(csrf="header")
 def get_cycle(cycle_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     with _read_session() as session:
@@ -236,7 +226,7 @@ def get_cycle(cycle_id: uuid.UUID) -> ResponseReturnValue:
 @documented(summary="Paket dokumen siklus yang terlihat oleh Anda",
             description="Staf Bidang hanya melihat paket Bidangnya sendiri.",
             responses={200: ("Paket per Bidang", PackageListSchema)}, errors=(404,))
-@login_required
+@login_required(csrf="header")
 def list_packages(cycle_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     # A package not yet started is created on first sight: a write, after the scope check.
@@ -253,7 +243,7 @@ def list_packages(cycle_id: uuid.UUID) -> ResponseReturnValue:
 @bp.get("/packages/<uuid:package_id>")
 @documented(summary="Satu paket: tenggat, sisa waktu kerja, dokumen dan versinya",
             responses={200: ("Paket", PackageDetailSchema)}, errors=(404,))
-@login_required
+@login_required(csrf="header")
 def get_package(package_id: uuid.UUID) -> ResponseReturnValue:
     with _read_session() as session:
         return _package_answer(session, package_id, _principal())
@@ -264,7 +254,7 @@ def get_package(package_id: uuid.UUID) -> ResponseReturnValue:
             body=NoBodySchema, body_required=False,
             responses={200: ("Paket setelah diserahkan", PackageDetailSchema)},
             errors=(400, 403, 404, 409, 415, 422))
-@login_required
+@login_required(csrf="header")
 def submit_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     _json_body(NoBodySchema(), optional=True)
@@ -279,7 +269,7 @@ def submit_package(package_id: uuid.UUID) -> ResponseReturnValue:
             body=NoBodySchema, body_required=False,
             responses={200: ("Paket setelah ditarik", PackageDetailSchema)},
             errors=(400, 403, 404, 409, 415, 422))
-@login_required
+@login_required(csrf="header")
 def withdraw_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     _json_body(NoBodySchema(), optional=True)
@@ -302,7 +292,7 @@ def withdraw_package(package_id: uuid.UUID) -> ResponseReturnValue:
                200: ("Berkas sama dengan versi terkini", VersionSchema)},
     headers={201: {"Location": "alamat versi baru"}},
     errors=(400, 403, 404, 409, 413, 415, 422, 503))
-@login_required
+@login_required(csrf="header")
 def upload_version(item_id: uuid.UUID) -> ResponseReturnValue:
     # The body is streamed to object storage by upload_document: never touch request.form.
     result = upload_document(resources(), _principal(), item_id, body=request.stream,
@@ -320,7 +310,7 @@ def upload_version(item_id: uuid.UUID) -> ResponseReturnValue:
             body=ReviewSchema,
             responses={200: ("Paket setelah keputusan", PackageDetailSchema)},
             errors=(400, 403, 404, 409, 415, 422))
-@login_required
+@login_required(csrf="header")
 def review_item(item_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     review: ReviewRequest = _json_body(ReviewSchema())
@@ -335,7 +325,7 @@ def review_item(item_id: uuid.UUID) -> ResponseReturnValue:
 @bp.get("/versions/<uuid:version_id>")
 @documented(summary="Satu versi dokumen", responses={200: ("Versi", VersionSchema)},
             errors=(404,))
-@login_required
+@login_required(csrf="header")
 def get_version(version_id: uuid.UUID) -> ResponseReturnValue:
     with _read_session() as session:
         version, _item, _package = packages.get_version(session, _principal(), version_id)
@@ -346,7 +336,7 @@ def get_version(version_id: uuid.UUID) -> ResponseReturnValue:
 @documented(summary="Tautan unduhan sementara (5 menit) untuk satu versi",
             description="Setiap permintaan tautan dicatat di log audit.",
             responses={200: ("Tautan unduhan", DownloadLinkSchema)}, errors=(404,))
-@login_required
+@login_required(csrf="header")
 def download_version(version_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     with transaction(resources().session_factory) as session:

@@ -44,7 +44,7 @@ LOGIN_LIMITED_MESSAGE = ("Terlalu banyak percobaan masuk yang gagal. "
 F = TypeVar("F", bound=Callable[..., Any])
 # Where a cookie-authenticated write carries its CSRF token besides the header: the form
 # body, or the query string for views that stream the body themselves (uploads).
-CsrfSource = Literal["header-or-form", "header-or-query"]
+CsrfSource = Literal["header-or-form", "header-or-query", "header"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,8 @@ def csrf_token() -> str:
 
 def check_csrf(source: CsrfSource = "header-or-form") -> None:
     sent = request.headers.get(CSRF_HEADER)
+    if not sent and source == "header":  # the JSON API: never a form field
+        abort(400, description=f"Token CSRF wajib dikirim di header {CSRF_HEADER}.")
     if not sent:
         fallback = request.args if source == "header-or-query" else request.form
         sent = fallback.get(CSRF_FIELD, "")

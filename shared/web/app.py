@@ -102,7 +102,10 @@ def _init_security_headers(app: Flask) -> None:
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     code = exc.code or 500
-    message = ERROR_MESSAGES.get(code, exc.description or "Kesalahan.")
+    if exc.description and exc.description != type(exc).description:
+        message = exc.description  # our own words, given to abort(...)
+    else:
+        message = ERROR_MESSAGES.get(code, "Kesalahan.")
     response = jsonify(error={"code": code, "message": message})
     response.status_code = code
     return response
