@@ -11,7 +11,6 @@ act on answers 403.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.intake import packages
 from services.intake.auth import current_principal, login_required, resources
+from services.intake.downloads import LINK_LIFETIME, download_link
 from services.intake.openapi import build_spec, documented
 from services.intake.schemas import (
     CycleDetailSchema,
@@ -40,7 +40,6 @@ from services.intake.schemas import (
 )
 from services.intake.summaries import summarize
 from services.intake.upload_flow import UploadRefused, upload_document
-from shared import audit
 from shared.clock import now
 from shared.cycles.models import Cycle, CycleStep
 from shared.cycles.templates import cycle_definition
@@ -52,7 +51,6 @@ from shared.identity.scope import scoped
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 SERVICE = "intake"
-DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
 INVALID_MESSAGE = "Data yang dikirim tidak valid."
 
 
@@ -338,19 +336,9 @@ def get_version(version_id: uuid.UUID) -> ResponseReturnValue:
             responses={200: ("Tautan unduhan", DownloadLinkSchema)}, errors=(404,))
 @login_required(csrf="header")
 def download_version(version_id: uuid.UUID) -> ResponseReturnValue:
-    principal = _principal()
-    with transaction(resources().session_factory) as session:
-        version, item, _package = packages.get_version(session, principal, version_id)
-        key, filename = version.object_key, version.filename
-        audit.record(session, service=SERVICE, action="document.downloaded",
-                     target_type="document_version", target_id=version.id,
-                     tenant_id=version.tenant_id, actor_user_id=principal.user_id,
-                     after={"item_id": str(item.id), "number": version.number,
-                            "filename": filename, "via": "api"})
-    url = resources().object_store.presigned_get(key, expires=DOWNLOAD_LINK_LIFETIME,
-                                                 download_name=filename)
+    url = download_link(resources(), _principal(), version_id, via="api")
     return DownloadLinkSchema().dump(
-        {"url": url, "expires_in": int(DOWNLOAD_LINK_LIFETIME.total_seconds())})
+        {"url": url, "expires_in": int(LINK_LIFETIME.total_seconds())})
 
 
 # -- the document of this API ---------------------------------------------------------------------

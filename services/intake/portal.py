@@ -48,10 +48,10 @@ from services.intake.auth import (
     resources,
     session_lifetime,
 )
+from services.intake.downloads import download_link
 from services.intake.filetypes import ALL_KINDS
 from services.intake.summaries import summarize, visible_tenants
 from services.intake.upload_flow import UploadRefused, upload_document
-from shared import audit
 from shared.clock import now
 from shared.cycles.collection import active_cycle
 from shared.cycles.models import Cycle, CycleState
@@ -70,7 +70,6 @@ bp = Blueprint("portal", __name__, template_folder="templates", static_folder="s
 
 SERVICE = "intake"
 FLASH_COOKIE = "sakip_flash"  # Flask's signed session cookie: it carries flash messages only
-DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
 NOT_FOUND_MESSAGE = "Halaman atau data tidak ditemukan."
 IDENTICAL_UPLOAD_MESSAGE = "Berkas yang sama sudah diunggah sebelumnya; tidak ada versi baru."
 ACCEPTED_EXTENSIONS = ",".join(sorted({kind.extension for kind in ALL_KINDS} | {".jpeg"}))
@@ -409,19 +408,8 @@ FIELD_LABELS = {"title": "Judul", "year": "Tahun", "notes": "Catatan", "file": "
 @bp.get("/versi/<version_id>/unduh")
 @login_required
 def download(version_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    vid = _uuid(version_id)
-    res = resources()
-    with transaction(res.session_factory) as session:
-        version, item, _package = _found(lambda: packages.get_version(session, principal, vid))
-        audit.record(session, service=SERVICE, action="document.downloaded",
-                     target_type="document_version", target_id=version.id,
-                     tenant_id=version.tenant_id, actor_user_id=principal.user_id,
-                     after={"item_id": str(item.id), "document_type": item.document_type,
-                            "number": version.number, "filename": version.filename})
-        key, filename = version.object_key, version.filename
-    url = res.object_store.presigned_get(key, expires=DOWNLOAD_LINK_LIFETIME,
-                                         download_name=filename)
+    principal, vid = _principal(), _uuid(version_id)
+    url = _found(lambda: download_link(resources(), principal, vid, via="portal"))
     return redirect(url, code=302)
 
 
