@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, Literal, TypeVar, cast, overload
 
 import redis
-from flask import abort, current_app, g, request
+from flask import abort, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from shared.identity.models import User
 from shared.identity.passwords import verify_password
 from shared.identity.principal import Principal
 from shared.identity.sessions import resolve_session, revoke_session, start_session
-from shared.web.resources import Resources
+from shared.web.resources import current_resources as resources
 
 log = logging.getLogger(__name__)
 SERVICE = "intake"
@@ -54,10 +54,6 @@ class LoginOutcome:
     token: str | None = None
     message: str = ""
     status: int = 200
-
-
-def resources() -> Resources:
-    return cast(Resources, current_app.extensions["sakip"])
 
 
 def settings() -> Settings:

@@ -10,15 +10,10 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from shared.web.resources import Resources
+from shared.web.resources import Resources, current_resources
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
-
-
-def resources() -> Resources:
-    res: Resources = current_app.extensions["sakip"]
-    return res
 
 
 def _check_db(res: Resources) -> None:
@@ -48,7 +43,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    res = resources()
+    res = current_resources()
     results = {}
     for name, check in CHECKS.items():
         try:

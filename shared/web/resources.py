@@ -6,8 +6,10 @@ Built lazily on first use, so each gunicorn worker opens its own after the fork.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import cast
 
 import redis
+from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,3 +44,8 @@ class Resources:
             self.engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
+
+
+def current_resources() -> Resources:
+    """The resources of the Flask app serving this request (set by create_service_app)."""
+    return cast(Resources, current_app.extensions["sakip"])
