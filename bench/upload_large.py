@@ -24,14 +24,16 @@ from urllib.parse import urlsplit
 from minio import Minio
 
 from bench.stack import bench_stack
+from sakip.seeding import seed_collecting_cycle
 from services.intake.accounts import create_bidang, create_tenant, create_user
 from services.intake.packages import ensure_package, items_of
-from services.workflow.seed import seed_collecting_cycle
 from shared.clock import now
 from shared.cycles.models import Cycle
 from shared.db import transaction
 from shared.identity.api_tokens import create_api_token
+from shared.identity.loading import principal_for
 from shared.identity.roles import Role
+from shared.storage import ObjectStore
 
 CHUNK = 1024 * 1024
 
@@ -70,8 +72,13 @@ def seed(stack) -> tuple[uuid.UUID, str]:  # type: ignore[no-untyped-def]
                            password="kata-sandi-bench-panjang",
                            roles=[(Role.BIDANG_STAFF, tenant.id)], tenant_id=tenant.id,
                            bidang_id=bidang.id)
-        cycle = seed_collecting_cycle(session, tenant_id=tenant.id, year=2026, at=now(),
-                                      owed={bidang.id: ["LKJIP"]})
+        kepala, tim = (principal_for(create_user(
+            session, username=f"bench.{role.value}", full_name=f"Bench {role.label}",
+            password="kata-sandi-bench-panjang", roles=[(role, tenant.id)],
+            tenant_id=tenant.id)) for role in (Role.KEPALA_DINAS, Role.TIM_EVALUASI))
+        cycle = seed_collecting_cycle(session, ObjectStore.from_settings(stack.settings),
+                                      tenant_id=tenant.id, year=2026, at=now(),
+                                      owed={bidang.id: ["LKJIP"]}, kepala=kepala, tim=tim)
         package = ensure_package(session, cycle=session.get_one(Cycle, cycle.id),
                                  bidang_id=bidang.id)
         item_id = items_of(session, package)[0].id

@@ -93,8 +93,12 @@ def seed_demo_command() -> None:
     settings = _settings()
     if settings.is_production:
         raise click.ClickException("demo accounts are refused in production")
+    from shared.storage import ObjectStore
+
+    store = ObjectStore.from_settings(settings)
+    store.ensure_bucket()
     with _session(settings) as session:
-        seed_demo_data(session)
+        seed_demo_data(session, store)
     click.echo(f"demo tenant ready: {DEMO_TENANT_NAME}")
 
 

@@ -119,11 +119,12 @@ class Stack:
         from shared.storage import ObjectStore
 
         migrate.upgrade(settings.effective_database_url)
-        ObjectStore.from_settings(settings).ensure_bucket()
+        store = ObjectStore.from_settings(settings)
+        store.ensure_bucket()
         engine = make_engine(settings.effective_database_url)
         try:
             with transaction(make_session_factory(engine)) as session:
-                seed_demo_data(session)
+                seed_demo_data(session, store)
         finally:
             engine.dispose()
 

@@ -137,9 +137,9 @@ def object_store(settings: Settings) -> ObjectStore:
 
 
 @pytest.fixture
-def world(session_factory: sessionmaker[Session]) -> World:
+def world(session_factory: sessionmaker[Session], object_store: ObjectStore) -> World:
     """Two dinas collecting in SOP step 5, with one user per role (tests/world.py)."""
-    return build_world(session_factory)
+    return build_world(session_factory, object_store)
 
 
 @pytest.fixture

@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import io
 import struct
+import uuid
 import zipfile
 import zlib
 from functools import cache
 
+from sakip.seeding import placeholder_pdf
 from services.intake.filetypes import FileKind
+from shared.storage import ObjectStore
+
+
+def document_keys(store: ObjectStore, tenant_id: uuid.UUID) -> list[str]:
+    """The keys of a tenant's package documents (not the cycle's own SK and guideline)."""
+    return [k for k in store.keys(f"tenants/{tenant_id}/") if "/document/" in k]
 
 
 def make_pdf(text: str | None = None) -> bytes:
-    """A minimal valid one-page PDF with a correct cross-reference table; with `text`, the page
-    has a content stream saying it (so each text makes a different file)."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    if text is not None:
-        content = b"BT /F1 12 Tf 72 720 Td (" + text.encode() + b") Tj ET"
-        objects[2] = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    """A minimal valid one-page PDF (see `sakip.seeding.placeholder_pdf`)."""
+    return placeholder_pdf(text)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

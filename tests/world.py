@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sakip.seeding import seed_collecting_cycle
 from services.intake.accounts import create_bidang, create_tenant, create_user
-from services.workflow.seed import seed_collecting_cycle
 from shared.db import transaction
 from shared.identity.loading import principal_for
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
+from shared.storage import ObjectStore
 
 PASSWORD = "kata-sandi-uji-coba"
 OWED = ("IKU", "RENJA")
@@ -57,10 +58,11 @@ CITY_USERS = {
 }
 
 
-def build_world(factory: sessionmaker[Session], *, at: datetime = SEEDED_AT) -> World:
+def build_world(factory: sessionmaker[Session], store: ObjectStore, *,
+                at: datetime = SEEDED_AT) -> World:
     with transaction(factory) as session:
-        a = _dinas(session, "dinas-a", "Dinas A", at)
-        b = _dinas(session, "dinas-b", "Dinas B", at)
+        a = _dinas(session, store, "dinas-a", "Dinas A", at)
+        b = _dinas(session, store, "dinas-b", "Dinas B", at)
         city: dict[str, Principal] = {}
         city_users: dict[str, str] = {}
         for key, role in CITY_USERS.items():
@@ -71,16 +73,20 @@ def build_world(factory: sessionmaker[Session], *, at: datetime = SEEDED_AT) -> 
         return World(a=a, b=b, city=city, city_users=city_users)
 
 
-def _dinas(session: Session, slug: str, name: str, at: datetime) -> Dinas:
+def _dinas(session: Session, store: ObjectStore, slug: str, name: str,
+           at: datetime) -> Dinas:
     tenant = create_tenant(session, slug=slug, name=name)
     bidang = [create_bidang(session, tenant=tenant, name=f"Bidang {n}").id for n in (1, 2)]
-    cycle = seed_collecting_cycle(session, tenant_id=tenant.id, year=at.year, at=at,
-                                  owed={b: OWED for b in bidang})
-    dinas = Dinas(tenant_id=tenant.id, slug=slug, bidang=bidang, cycle_id=cycle.id)
+    dinas = Dinas(tenant_id=tenant.id, slug=slug, bidang=bidang, cycle_id=uuid.uuid4())
     for key, (role, bidang_index) in TENANT_USERS.items():
         user = create_user(session, username=dinas.username(key), full_name=f"{name} {key}",
                            password=PASSWORD, roles=[(role, tenant.id)], tenant_id=tenant.id,
-                           bidang_id=bidang[bidang_index] if bidang_index is not None else None)
+                           bidang_id=bidang[bidang_index] if bidang_index is not None else None,
+                           email=f"{dinas.username(key)}@{slug}.example.go.id")
         dinas.users[user.username] = user.id
         dinas.principals[key] = principal_for(user)
+    cycle = seed_collecting_cycle(session, store, tenant_id=tenant.id, year=at.year, at=at,
+                                  owed={b: OWED for b in bidang},
+                                  kepala=dinas.principals["kepala"], tim=dinas.principals["tim"])
+    dinas.cycle_id = cycle.id
     return dinas

@@ -1,7 +1,7 @@
 """The workflow's event consumer process: applies intake's events to the SOP state machine.
 
-`python -m services.workflow.consumer`. The handlers (package sub-states of step 5) are the
-workflow issue's; until they land, the consumer group already exists and acknowledges events.
+`python -m services.workflow.consumer`. The handlers (`handlers.py`) follow each Bidang's package
+in the collection (SOP step 5); events of other types are acknowledged and left alone.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import socket
 
+from services.workflow.handlers import HANDLERS
 from shared.db import make_engine, make_session_factory
-from shared.events import Consumer, Handler, make_redis_client
+from shared.events import Consumer, make_redis_client
 from shared.process import start_process
 
 GROUP = "workflow"
-HANDLERS: dict[str, Handler] = {}
 
 
 def main() -> None:

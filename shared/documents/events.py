@@ -60,3 +60,16 @@ class DocumentAccepted(_ItemRef):
 @payload_schema(SUBMISSION_ACCEPTED)
 class SubmissionAccepted(_PackageRef):
     accepted_at = fields.AwareDateTime(required=True)
+
+
+CYCLE_DOCUMENT_UPLOADED = "cycle_document.uploaded"
+
+
+@payload_schema(CYCLE_DOCUMENT_UPLOADED)
+class CycleDocumentUploaded(Schema):
+    cycle_id = fields.UUID(required=True)
+    document_id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    number = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)

@@ -100,3 +100,40 @@ class ItemReview(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class CycleDocumentKind(StrEnum):
+    """Documents of the cycle itself (not of a Bidang's package), uploaded in the SOP's steps."""
+
+    SK_TIM_EVALUASI = "SK_TIM_EVALUASI"  # step 2: the SK forming the evaluation team
+    PEDOMAN_EVALUASI = "PEDOMAN_EVALUASI"  # step 3: the agreed evaluation guideline
+
+    @property
+    def label(self) -> str:
+        return CYCLE_DOCUMENT_LABELS[self]
+
+
+CYCLE_DOCUMENT_LABELS = {
+    CycleDocumentKind.SK_TIM_EVALUASI: "SK Tim Evaluasi Internal SAKIP",
+    CycleDocumentKind.PEDOMAN_EVALUASI: "Pedoman evaluasi data kinerja",
+}
+
+
+class CycleDocument(Base):
+    """One uploaded version of a cycle document (the newest counts; earlier ones are kept)."""
+
+    __tablename__ = "cycle_documents"
+    __table_args__ = (UniqueConstraint("cycle_id", "kind", "number"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    cycle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cycles.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    object_key: Mapped[str] = mapped_column(String(255), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(128))
+    filename: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=now)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.clock import now
@@ -85,6 +94,30 @@ class RoleGrant(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     user: Mapped[User] = relationship(back_populates="grants")
+
+
+class ActingAssignment(Base):
+    """An acting official (Plt/Plh) holding a role for a date range (inclusive, local dates):
+    escalations and reminders for the role reach them as well on those days."""
+
+    __tablename__ = "acting_assignments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('plt', 'plh')", name="acting_kind"),
+        CheckConstraint("ends_on >= starts_on", name="acting_range"),
+        Index("ix_acting_assignments_role", "role", "tenant_id", "starts_on"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # plt (pelaksana tugas) | plh (pelaksana harian)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    revoked_at: Mapped[datetime | None]
 
 
 class LoginSession(Base):

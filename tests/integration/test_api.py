@@ -27,7 +27,7 @@ from shared.events.models import OutboxEvent
 from shared.identity.api_tokens import create_api_token, revoke_api_token
 from shared.identity.models import ApiToken, User
 from shared.identity.sessions import start_session
-from tests.samples import padded_pdf
+from tests.samples import document_keys, padded_pdf
 
 API = "/api/v1"
 METADATA = {"title": "Indikator Kinerja Utama 2026", "year": "2026", "notes": "versi final"}
@@ -360,7 +360,7 @@ def test_upload_over_the_limit_is_413(settings, object_store, session_factory, w
         assert response.status_code == 413
         assert "MB" in response.get_json()["error"]["message"]
         assert count(session_factory, DocumentVersion) == 0
-        assert object_store.keys(f"tenants/{world.a.tenant_id}/") == []
+        assert document_keys(object_store, world.a.tenant_id) == []
     finally:
         small.extensions["sakip"].close()
 

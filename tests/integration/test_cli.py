@@ -44,8 +44,10 @@ def test_seed_demo_is_refused_in_production(settings):
     assert "production" in result.output
 
 
-def test_db_upgrade_and_seed_on_the_embedded_sqlite_default(tmp_path):
-    env = {"SAKIP_STATE_DIR": str(tmp_path / "state"), "DATABASE_URL": "", "SAKIP_ENV": "test"}
+def test_db_upgrade_and_seed_on_the_embedded_sqlite_default(tmp_path, settings):
+    env = {"SAKIP_STATE_DIR": str(tmp_path / "state"), "DATABASE_URL": "", "SAKIP_ENV": "test",
+           "S3_ENDPOINT": settings.s3_endpoint, "S3_ACCESS_KEY": settings.s3_access_key,
+           "S3_SECRET_KEY": settings.s3_secret_key, "S3_BUCKET": settings.s3_bucket}
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     assert runner.invoke(main, ["db", "check"], env=env).exit_code == 0

@@ -28,7 +28,7 @@ from shared.documents.models import DocumentVersion, SubmissionItem
 from shared.events.models import OutboxEvent
 from shared.storage import object_key
 from shared.web.resources import Resources
-from tests.samples import make_png, padded_pdf, zip_bomb
+from tests.samples import document_keys, make_png, padded_pdf, zip_bomb
 
 METADATA = {"title": "Indikator Kinerja Utama 2026", "year": "2026", "notes": "versi final"}
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
@@ -76,7 +76,7 @@ def counts(session_factory, res, tenant_id):
     with session_factory() as session:
         versions = session.scalar(select(func.count()).select_from(DocumentVersion))
         events = session.scalar(select(func.count()).select_from(OutboxEvent))
-    objects = res.object_store.keys(f"tenants/{tenant_id}/")
+    objects = document_keys(res.object_store, tenant_id)
     return versions, events, len(objects)
 
 
@@ -121,7 +121,7 @@ def test_replacement_keeps_earlier_versions(world, res, session_factory):
     with session_factory() as session:
         types = session.scalars(select(OutboxEvent.type).order_by(OutboxEvent.seq)).all()
     assert types[-2:] == ["document.uploaded", "document.replaced"]
-    assert len(res.object_store.keys(f"tenants/{world.a.tenant_id}/")) == 2
+    assert len(document_keys(res.object_store, world.a.tenant_id)) == 2
 
 
 @pytest.mark.parametrize(("body", "status", "filename", "content_type"), [

@@ -7,8 +7,8 @@ from shared.cycles.models import CycleStep
 from tests.world import build_world
 
 
-def test_world_collects_with_a_working_time_deadline(session_factory):
-    world = build_world(session_factory)
+def test_world_collects_with_a_working_time_deadline(session_factory, object_store):
+    world = build_world(session_factory, object_store)
     with session_factory() as session:
         steps = session.scalars(select(CycleStep).where(CycleStep.cycle_id == world.a.cycle_id)
                                 .order_by(CycleStep.number)).all()
