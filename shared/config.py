@@ -76,6 +76,25 @@ class Settings:
                                      50 * 1024 * 1024)
     log_level: str = _setting("LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO")
     log_json: bool = _setting("LOG_JSON", "structured JSON logs (plain text when false)", True)
+    workflow_url: str = _setting(
+        "WORKFLOW_URL", "base URL the portal calls the workflow API at", "http://127.0.0.1:8081"
+    )
+    portal_url: str = _setting(
+        "PORTAL_URL", "public URL of the staff portal (links in e-mails)", "http://127.0.0.1:8080"
+    )
+    scheduler_interval_seconds: int = _setting(
+        "SCHEDULER_INTERVAL_SECONDS", "seconds between two passes of the deadline scheduler", 30
+    )
+    smtp_host: str = _setting(
+        "SMTP_HOST", "SMTP server for notification e-mails (none: in-app inbox only)", ""
+    )
+    smtp_port: int = _setting("SMTP_PORT", "SMTP server port", 25)
+    smtp_starttls: bool = _setting("SMTP_STARTTLS", "upgrade the SMTP connection with STARTTLS",
+                                   False)
+    smtp_username: str = _setting("SMTP_USERNAME", "SMTP login (none: no authentication)", "")
+    smtp_password: str = _setting("SMTP_PASSWORD", "SMTP password", "", secret=True)
+    mail_from: str = _setting("MAIL_FROM", "sender address of notification e-mails",
+                              "SAKIP <sakip@localhost>")
     metrics_port: int = _setting(
         "METRICS_PORT", "port of the /metrics endpoint of non-HTTP processes (0: none)", 0
     )
@@ -157,6 +176,10 @@ def _validate(s: Settings) -> list[str]:
         problems.append("S3_ENDPOINT must be host:port without a scheme, e.g. minio:9000")
     if s.service_token_ttl_seconds < 5 or s.service_token_ttl_seconds > 900:
         problems.append("SERVICE_TOKEN_TTL_SECONDS must be between 5 and 900")
+    if not s.workflow_url.startswith(("http://", "https://")):
+        problems.append("WORKFLOW_URL must be an http:// or https:// URL")
+    if s.scheduler_interval_seconds < 1:
+        problems.append("SCHEDULER_INTERVAL_SECONDS must be at least 1")
     if s.max_upload_bytes < 1:
         problems.append("MAX_UPLOAD_BYTES must be at least 1")
     if s.is_production:
