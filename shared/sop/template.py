@@ -167,12 +167,13 @@ class TemplateSchema(_Strict):
     deadlines = fields.Nested(DeadlinesSchema, required=True)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
-        numbers = [s["number"] for s in data.get("steps", [])]
+        # Runs even when some fields failed, so every problem is reported at once.
+        numbers = [s.get("number") for s in data.get("steps", []) if isinstance(s, dict)]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValidationError("steps must be numbered 1, 2, 3, ... in order", "steps")
-        codes = [d["code"] for d in data.get("document_types", [])]
+        codes = [d.get("code") for d in data.get("document_types", []) if isinstance(d, dict)]
         if len(codes) != len(set(codes)):
             raise ValidationError("document type codes must be unique", "document_types")
 
