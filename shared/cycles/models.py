@@ -241,7 +241,13 @@ class CalendarHoliday(Base):
     """A holiday added or cancelled by hand: city-wide (no tenant) or for one tenant."""
 
     __tablename__ = "calendar_holidays"
-    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "day"),
+        # NULLs are distinct in the constraint above: one city-wide row per day needs its own.
+        Index("uq_calendar_holidays_city_day", "day", unique=True,
+              postgresql_where=text("tenant_id IS NULL"),
+              sqlite_where=text("tenant_id IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))

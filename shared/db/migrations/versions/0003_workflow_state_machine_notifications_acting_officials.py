@@ -235,6 +235,15 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_notifications_user_unread", ["user_id", "read_at"], unique=False)
 
+    with op.batch_alter_table("calendar_holidays", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_calendar_holidays_city_day",
+            ["day"],
+            unique=True,
+            postgresql_where=sa.text("tenant_id IS NULL"),
+            sqlite_where=sa.text("tenant_id IS NULL"),
+        )
+
     with op.batch_alter_table("cycle_steps", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("due_soon_at", shared.db.base.UTCDateTime(timezone=True), nullable=True)
@@ -266,6 +275,13 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_cycles_cancelled_by_users"), type_="foreignkey")
         batch_op.drop_column("cancel_reason")
         batch_op.drop_column("cancelled_by")
+
+    with op.batch_alter_table("calendar_holidays", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_calendar_holidays_city_day",
+            postgresql_where=sa.text("tenant_id IS NULL"),
+            sqlite_where=sa.text("tenant_id IS NULL"),
+        )
 
     with op.batch_alter_table("cycle_steps", schema=None) as batch_op:
         batch_op.drop_column("completion_note")
