@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -17,26 +15,21 @@ from marshmallow import (
 )
 
 from services.intake.packages import Decision
+from shared.web.schemas import (
+    REQUIRED,
+    ErrorDetailSchema,
+    ErrorSchema,
+    Instant,
+    NoBodySchema,
+    StrictSchema,
+    indonesian_errors,
+    text,
+)
 
-REQUIRED = {"required": "Wajib diisi.", "null": "Wajib diisi."}
+__all__ = ["REQUIRED", "ErrorDetailSchema", "ErrorSchema", "Instant", "NoBodySchema",
+           "StrictSchema", "indonesian_errors", "text"]  # shared ones, still importable from here
+
 MIN_YEAR, MAX_YEAR = 2000, 2100
-
-
-def text(max_length: int, *, required: bool = True, **kwargs: Any) -> fields.String:
-    return fields.String(
-        required=required,
-        validate=validate.Length(min=1 if required else 0, max=max_length,
-                                 error=f"Panjang teks 1 sampai {max_length} karakter."),
-        error_messages={**REQUIRED, "invalid": "Harus berupa teks."},
-        **kwargs,
-    )
-
-
-class StrictSchema(Schema):
-    """Unknown fields are refused (422), never silently dropped."""
-
-    class Meta:
-        unknown = RAISE
 
 
 @dataclass(frozen=True)
@@ -67,41 +60,9 @@ class UploadMetadataSchema(StrictSchema):
         return UploadMetadata(**data)
 
 
-def indonesian_errors(messages: Any) -> dict[str, list[str]]:
-    """marshmallow's messages, with its English 'unknown field' replaced."""
-    out: dict[str, list[str]] = {}
-    for name, value in (messages or {}).items():
-        texts = value if isinstance(value, list) else [str(value)]
-        out[name] = ["Isian tidak dikenal." if t == "Unknown field." else t for t in texts]
-    return out
-
-
 # -- the REST API's bodies ----------------------------------------------------------------------
 # Requests are loaded with StrictSchema (unknown fields are refused); responses are dumped from the
 # domain's rows and summaries. openapi.py documents the API from these same classes.
-
-class Instant(fields.DateTime):
-    """A moment in time, written in ISO 8601 with its UTC offset (`2026-04-06T01:00:00+00:00`)."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        return str(value.astimezone(UTC).isoformat())
-
-
-class ErrorDetailSchema(Schema):
-    code = fields.Integer(required=True, metadata={"description": "the HTTP status"})
-    message = fields.String(required=True, metadata={"description": "for the user, Indonesian"})
-    field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                               attribute="fields", data_key="fields",
-                               metadata={"description": "field name -> what is wrong with it"})
-    details = fields.List(fields.String(),
-                          metadata={"description": "e.g. the documents a package still lacks"})
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorDetailSchema, required=True)
-
 
 class RoleGrantSchema(Schema):
     role = fields.String(required=True)
@@ -220,10 +181,6 @@ class DownloadLinkSchema(Schema):
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
 
 
-class NoBodySchema(StrictSchema):
-    """Actions without parameters: no body, or an empty JSON object."""
-
-
 @dataclass(frozen=True)
 class ReviewRequest:
     decision: Decision
@@ -252,5 +209,34 @@ class UploadFormSchema(UploadMetadataSchema):
 
     class Meta:
         exclude = ("csrf_token",)
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+# -- the cycle's own documents (SK of the evaluation team, evaluation guideline) -----------------
+
+CYCLE_DOCUMENT_KINDS = ["SK_TIM_EVALUASI", "PEDOMAN_EVALUASI"]
+
+
+class CycleDocumentSchema(Schema):
+    id = fields.UUID(required=True)
+    cycle_id = fields.UUID(required=True)
+    kind = fields.String(required=True, metadata={"enum": CYCLE_DOCUMENT_KINDS})
+    number = fields.Integer(required=True, metadata={"description": "version, 1 = the first"})
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={"description": "the sniffed type"})
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    uploaded_by = fields.UUID(required=True)
+    uploaded_at = Instant(required=True)
+
+
+class CycleDocumentListSchema(Schema):
+    documents = fields.List(fields.Nested(CycleDocumentSchema), required=True,
+                            metadata={"description": "every version, by kind, newest first"})
+
+
+class CycleDocumentFormSchema(Schema):
+    """The cycle document upload as the API documents it: one file (PDF, DOCX or ODT)."""
 
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
