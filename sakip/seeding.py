@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from services.intake.cycle_documents import record_cycle_document
 from services.workflow.actions import send_notice, set_document_list
 from services.workflow.cycles import complete_step, open_cycle, publish_template
-from shared.cycles.models import Cycle
+from shared.cycles.models import Cycle, SopTemplate
 from shared.documents.models import CycleDocumentKind
 from shared.identity.loading import principal_for
 from shared.identity.models import Bidang, RoleGrant, User
@@ -71,9 +71,11 @@ def upload_cycle_document(session: Session, store: ObjectStore, *, cycle: Cycle,
 
 def seed_collecting_cycle(session: Session, store: ObjectStore, *, tenant_id: uuid.UUID,
                           year: int, at: datetime, owed: Mapping[uuid.UUID, Iterable[str]],
-                          kepala: Principal, tim: Principal) -> Cycle:
-    """Open the tenant's cycle and take it through steps 1-4 at `at`: step 5 runs from `at`."""
-    template = publish_template(session, load_shipped_template(*SEED_TEMPLATE))
+                          kepala: Principal, tim: Principal,
+                          template: SopTemplate | None = None) -> Cycle:
+    """Open the tenant's cycle (on `template`, else the shipped SOP) and take it through steps
+    1-4 at `at`: step 5 runs from `at`."""
+    template = template or publish_template(session, load_shipped_template(*SEED_TEMPLATE))
     cycle = open_cycle(session, tenant_id=tenant_id, year=year, template=template, at=at,
                        principal=kepala)
     complete_step(session, cycle, 1, at=at, principal=kepala,

@@ -7,6 +7,7 @@ under test may commit on connections of its own (relay, consumer, services) like
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,12 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sakip.localinfra import RedisServer, SeaweedS3
 from services.intake.app import create_app as create_intake_app
+from services.intake.clock import use_clock
+from services.workflow.app import create_app as create_workflow_app
 from shared.config import Settings, load_settings
 from shared.db import make_engine, make_session_factory, migrate
 from shared.db.base import Base
 from shared.identity import passwords
 from shared.storage import ObjectStore
-from tests.world import World, build_world
+from tests.servers import served
+from tests.world import COLLECTING_AT, World, build_world
 
 passwords.use_low_cost_for_tests()  # real Argon2id, cheaper: the suite creates many accounts
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
@@ -145,7 +149,27 @@ def world(session_factory: sessionmaker[Session], object_store: ObjectStore) -> 
 @pytest.fixture
 def app(settings: Settings, object_store: ObjectStore,
         redis_client: redis.Redis) -> Iterator[Flask]:
-    """The intake service on the test servers (Redis flushed: login limits start afresh)."""
+    """The intake service on the test servers (Redis flushed: login limits start afresh),
+    acting at COLLECTING_AT: inside the world's collection window."""
     application = create_intake_app(settings)
+    use_clock(application, lambda: COLLECTING_AT)
+    yield application
+    application.extensions["sakip"].close()
+
+
+@pytest.fixture
+def workflow_server(settings: Settings, object_store: ObjectStore,
+                    redis_client: redis.Redis) -> Iterator[str]:
+    """The real workflow service (its REST API) on http://127.0.0.1:<free port>."""
+    application = create_workflow_app(settings)
+    with served(application, "workflow") as url:
+        yield url
+    application.extensions["sakip"].close()
+
+
+@pytest.fixture
+def portal_app(settings: Settings, workflow_server: str) -> Iterator[Flask]:
+    """The intake service (real clock) whose portal calls `workflow_server` over HTTP."""
+    application = create_intake_app(dataclasses.replace(settings, workflow_url=workflow_server))
     yield application
     application.extensions["sakip"].close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,9 @@ from shared.storage import ObjectStore
 PASSWORD = "kata-sandi-uji-coba"
 OWED = ("IKU", "RENJA")
 SEEDED_AT = datetime(2026, 4, 6, 1, 0, tzinfo=UTC)  # Monday 6 April 2026, 08.00 WIB
+# Inside every world cycle's collection window (due Monday 13 April 2026, 08.00 WIB): the time
+# the intake app of the tests acts at (services.intake.clock), so hand-ins are on time.
+COLLECTING_AT = SEEDED_AT + timedelta(days=2)  # Wednesday 8 April 2026, 08.00 WIB
 
 
 @dataclass

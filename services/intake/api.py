@@ -19,15 +19,18 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.intake import packages
+from services.intake import cycle_document_flow, cycle_documents, packages
 from services.intake.auth import current_principal, login_required, resources
-from services.intake.downloads import LINK_LIFETIME, download_link
+from services.intake.clock import current_time
+from services.intake.downloads import LINK_LIFETIME, cycle_document_link, download_link
 from services.intake.openapi import build_spec, documented
 from services.intake.schemas import (
     CycleDetailSchema,
+    CycleDocumentFormSchema,
+    CycleDocumentListSchema,
+    CycleDocumentSchema,
     CycleListSchema,
     DownloadLinkSchema,
-    ErrorSchema,
     MeSchema,
     NoBodySchema,
     PackageDetailSchema,
@@ -40,18 +43,17 @@ from services.intake.schemas import (
 )
 from services.intake.summaries import summarize
 from services.intake.upload_flow import UploadRefused, upload_document
-from shared.clock import now
 from shared.cycles.models import Cycle, CycleStep
 from shared.cycles.templates import cycle_definition
 from shared.db import transaction
 from shared.identity.models import Tenant, User
 from shared.identity.principal import Principal
 from shared.identity.scope import scoped
+from shared.web.json_errors import INVALID_MESSAGE, error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 SERVICE = "intake"
-INVALID_MESSAGE = "Data yang dikirim tidak valid."
 
 
 class ApiError(Exception):
@@ -64,20 +66,6 @@ class ApiError(Exception):
 
 
 # -- errors as JSON -------------------------------------------------------------------------------
-
-def error_response(status: int, message: str, *, fields: dict[str, list[str]] | None = None,
-                   details: list[str] | None = None) -> Response:
-    error: dict[str, Any] = {"code": status, "message": message}
-    if fields:
-        error["fields"] = fields
-    if details:
-        error["details"] = details
-    response = jsonify(ErrorSchema().dump({"error": error}))
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sakip"'
-    return response
-
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> ResponseReturnValue:
@@ -257,7 +245,8 @@ def submit_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     _json_body(NoBodySchema(), optional=True)
     with transaction(resources().session_factory) as session:
-        packages.submit_package(session, principal=principal, package_id=package_id, at=now())
+        packages.submit_package(session, principal=principal, package_id=package_id,
+                                at=current_time())
     with _read_session() as session:
         return _package_answer(session, package_id, principal)
 
@@ -272,7 +261,8 @@ def withdraw_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
     _json_body(NoBodySchema(), optional=True)
     with transaction(resources().session_factory) as session:
-        packages.withdraw_package(session, principal=principal, package_id=package_id, at=now())
+        packages.withdraw_package(session, principal=principal, package_id=package_id,
+                                  at=current_time())
     with _read_session() as session:
         return _package_answer(session, package_id, principal)
 
@@ -314,7 +304,8 @@ def review_item(item_id: uuid.UUID) -> ResponseReturnValue:
     review: ReviewRequest = _json_body(ReviewSchema())
     with transaction(resources().session_factory) as session:
         item = packages.review_item(session, principal=principal, item_id=item_id,
-                                    decision=review.decision, reason=review.reason, at=now())
+                                    decision=review.decision, reason=review.reason,
+                                    at=current_time())
         package_id = item.submission_id
     with _read_session() as session:
         return _package_answer(session, package_id, principal)
@@ -337,6 +328,52 @@ def get_version(version_id: uuid.UUID) -> ResponseReturnValue:
 @login_required(csrf="header")
 def download_version(version_id: uuid.UUID) -> ResponseReturnValue:
     url = download_link(resources(), _principal(), version_id, via="api")
+    return DownloadLinkSchema().dump(
+        {"url": url, "expires_in": int(LINK_LIFETIME.total_seconds())})
+
+
+# -- the cycle's own documents --------------------------------------------------------------------
+
+@bp.get("/cycles/<uuid:cycle_id>/documents")
+@documented(summary="Dokumen siklus: SK Tim Evaluasi (langkah 2) dan pedoman evaluasi (langkah 3)",
+            description="Semua versi, per jenis, terbaru dulu. Setiap pembaca siklus boleh.",
+            responses={200: ("Dokumen siklus", CycleDocumentListSchema)}, errors=(404,))
+@login_required(csrf="header")
+def list_cycle_documents(cycle_id: uuid.UUID) -> ResponseReturnValue:
+    with _read_session() as session:
+        cycle = _visible_cycle(session, _principal(), cycle_id)
+        return CycleDocumentListSchema().dump(
+            {"documents": cycle_documents.documents_of(session, cycle)})
+
+
+@bp.post("/cycles/<uuid:cycle_id>/documents/<kind>")
+@documented(
+    summary="Unggah versi baru dokumen siklus (kind: SK_TIM_EVALUASI atau PEDOMAN_EVALUASI)",
+    description="multipart/form-data dengan satu berkas `file`: PDF, DOCX atau ODT, diperiksa "
+                "dari isinya. SK diunggah Kepala Dinas atau Kasubbag Program selama langkah 2 "
+                "berjalan; pedoman oleh Tim Evaluasi atau Kasubbag Program selama langkah 3. "
+                "Berkas yang sama persis dengan versi terkini menjawab 200 dengan versi itu.",
+    body=CycleDocumentFormSchema, body_content_type="multipart/form-data",
+    responses={201: ("Versi baru", CycleDocumentSchema),
+               200: ("Berkas sama dengan versi terkini", CycleDocumentSchema)},
+    errors=(400, 403, 404, 409, 413, 415, 422, 503))
+@login_required(csrf="header")
+def upload_cycle_document(cycle_id: uuid.UUID, kind: str) -> ResponseReturnValue:
+    # Streamed to object storage by upload_cycle_document: never touch request.form.
+    result = cycle_document_flow.upload_cycle_document(
+        resources(), _principal(), cycle_id, cycle_document_flow.parse_kind(kind),
+        body=request.stream, content_type=request.content_type,
+        content_length=request.content_length)
+    return CycleDocumentSchema().dump(result.document), 201 if result.created else 200
+
+
+@bp.get("/cycle-documents/<uuid:document_id>/download")
+@documented(summary="Tautan unduhan sementara (5 menit) untuk satu dokumen siklus",
+            description="Setiap permintaan tautan dicatat di log audit.",
+            responses={200: ("Tautan unduhan", DownloadLinkSchema)}, errors=(404,))
+@login_required(csrf="header")
+def download_cycle_document(document_id: uuid.UUID) -> ResponseReturnValue:
+    url = cycle_document_link(resources(), _principal(), document_id, via="api")
     return DownloadLinkSchema().dump(
         {"url": url, "expires_in": int(LINK_LIFETIME.total_seconds())})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from services.intake import portal_cycles  # noqa: F401 - its pages join the portal blueprint
 from services.intake.api import bp as api_bp
 from services.intake.portal import bp as portal_bp
 from shared.config import Settings

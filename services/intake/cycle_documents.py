@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 
 from services.intake.packages import Conflict, Forbidden, NotFound
 from shared import audit
-from shared.cycles.models import Cycle, CycleState
+from shared.cycles.models import Cycle, CycleState, CycleStep, StepState
+from shared.cycles.templates import cycle_definition
 from shared.documents.events import CYCLE_DOCUMENT_UPLOADED
 from shared.documents.models import CycleDocument, CycleDocumentKind
 from shared.events import emit, new_event
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.identity.scope import scoped
+from shared.sop.template import SopTemplateDefinition
 from shared.storage import StoredObject
 
 SERVICE = "intake"
@@ -45,7 +47,37 @@ def check_can_upload(session: Session, principal: Principal, cycle_id: uuid.UUID
         raise Forbidden(f"{kind.label} diunggah oleh {names}.")
     if cycle.state != CycleState.ACTIVE:
         raise Conflict("Siklus ini tidak sedang berjalan.")
+    number = step_needing(cycle_definition(session, cycle), kind)
+    if number is not None:
+        step = session.scalars(select(CycleStep).where(
+            CycleStep.cycle_id == cycle.id, CycleStep.number == number)).one_or_none()
+        if step is None or step.state != StepState.ACTIVE:
+            raise Conflict(f"{kind.label} diunggah pada langkah {number}, dan langkah itu "
+                           "sedang tidak berjalan. Kepala Dinas dapat membuka kembali langkah "
+                           "yang sudah selesai.")
     return cycle
+
+
+def step_needing(definition: SopTemplateDefinition, kind: CycleDocumentKind) -> int | None:
+    """The step of the template whose output the document is (its guard asks for it)."""
+    for step in definition.steps:
+        guard = step.guard
+        if guard.get("kind") == "document_uploaded" and guard.get("document") == kind.value:
+            return step.number
+        if (guard.get("kind") == "document_list_and_guideline" and guard.get(
+                "document", CycleDocumentKind.PEDOMAN_EVALUASI.value) == kind.value):
+            return step.number
+    return None
+
+
+def get_document(session: Session, principal: Principal,
+                 document_id: uuid.UUID) -> CycleDocument:
+    """A cycle document the principal may see (every reader of the cycle may); else NotFound."""
+    document = session.scalars(scoped(principal, select(CycleDocument), CycleDocument.tenant_id)
+                               .where(CycleDocument.id == document_id)).one_or_none()
+    if document is None:
+        raise NotFound("Dokumen siklus")
+    return document
 
 
 def record_cycle_document(session: Session, *, principal: Principal, cycle: Cycle,
@@ -69,6 +101,12 @@ def record_cycle_document(session: Session, *, principal: Principal, cycle: Cycl
         "cycle_id": cycle.id, "document_id": document.id, "kind": kind.value, "number": number,
         "sha256": stored.sha256, "size_bytes": stored.size}))
     return document
+
+
+def documents_of(session: Session, cycle: Cycle) -> list[CycleDocument]:
+    """Every version of the cycle's documents, by kind, newest first."""
+    return list(session.scalars(select(CycleDocument).where(CycleDocument.cycle_id == cycle.id)
+                                .order_by(CycleDocument.kind, CycleDocument.number.desc())))
 
 
 def latest_documents(session: Session, cycle: Cycle) -> dict[str, CycleDocument]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from services.intake import packages
+from services.intake import cycle_documents, packages
 from shared import audit
 from shared.db import transaction
 from shared.identity.principal import Principal
@@ -26,4 +26,18 @@ def download_link(res: Resources, principal: Principal, version_id: uuid.UUID, *
                      tenant_id=version.tenant_id, actor_user_id=principal.user_id,
                      after={"item_id": str(item.id), "document_type": item.document_type,
                             "number": version.number, "filename": filename, "via": via})
+    return res.object_store.presigned_get(key, expires=LINK_LIFETIME, download_name=filename)
+
+
+def cycle_document_link(res: Resources, principal: Principal, document_id: uuid.UUID, *,
+                        via: str) -> str:
+    """A presigned GET of a cycle document (SK, guideline): every reader of its cycle may."""
+    with transaction(res.session_factory) as session:
+        document = cycle_documents.get_document(session, principal, document_id)
+        key, filename = document.object_key, document.filename
+        audit.record(session, service="intake", action="cycle_document.downloaded",
+                     target_type="cycle_document", target_id=document.id,
+                     tenant_id=document.tenant_id, actor_user_id=principal.user_id,
+                     after={"cycle_id": str(document.cycle_id), "kind": document.kind,
+                            "number": document.number, "filename": filename, "via": via})
     return res.object_store.presigned_get(key, expires=LINK_LIFETIME, download_name=filename)

@@ -61,8 +61,12 @@ class MultipartReader:
     def _events(self) -> Iterator[object]:
         try:
             yield from self._decode()
+        except MultipartError:
+            raise
         except RequestEntityTooLarge as exc:
             raise MultipartError(f"more than {MAX_PARTS} parts") from exc
+        except ValueError as exc:  # werkzeug's decoder: a body cut short inside a part
+            raise MultipartError(str(exc)) from exc
 
     def _decode(self) -> Iterator[object]:
         while True:

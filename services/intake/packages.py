@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.intake.window import collection_window
 from shared import audit
 from shared.cycles.models import Cycle, CycleRequirement, CycleState
 from shared.cycles.templates import cycle_definition
@@ -271,8 +272,13 @@ def submit_package(session: Session, *, principal: Principal, package_id: uuid.U
     under review."""
     package = get_package(session, principal, package_id, for_update=True)
     _require_bidang_staff(principal, package)
+    cycle = session.get_one(Cycle, package.cycle_id)
+    window = collection_window(session, cycle, package.bidang_id)
+    refusal = window.refusal(at)
+    if refusal is not None:
+        raise Conflict(refusal)
     items = items_of(session, package)
-    labels = cycle_definition(session, session.get_one(Cycle, package.cycle_id)).document_label
+    labels = cycle_definition(session, cycle).document_label
     problems = [f"{labels(i.document_type)}: belum diunggah" for i in items
                 if i.state == ItemState.MISSING]
     problems += [f"{labels(i.document_type)}: dikembalikan, unggah penggantinya" for i in items
@@ -302,7 +308,8 @@ def submit_package(session: Session, *, principal: Principal, package_id: uuid.U
                  target_type="package", target_id=package.id, tenant_id=package.tenant_id,
                  actor_user_id=principal.user_id, before={"state": before},
                  after={"state": package.state,
-                        "documents": [i.document_type for i in handed_in]})
+                        "documents": [i.document_type for i in handed_in],
+                        "late": window.is_late(at)})
     return package
 
 
@@ -312,6 +319,10 @@ def withdraw_package(session: Session, *, principal: Principal, package_id: uuid
     _require_bidang_staff(principal, package)
     if package.state != PackageState.SUBMITTED:
         raise Conflict("Hanya paket yang sedang menunggu pemeriksaan yang dapat ditarik.")
+    refusal = collection_window(session, session.get_one(Cycle, package.cycle_id),
+                                package.bidang_id).refusal(at)
+    if refusal is not None:  # withdrawn now, it could not be handed in again
+        raise Conflict(f"Paket tidak dapat ditarik. {refusal}")
     items = items_of(session, package)
     reviewed = [i for i in items if i.reviewed_at is not None and package.submitted_at
                 and i.reviewed_at >= package.submitted_at]

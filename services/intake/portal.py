@@ -48,11 +48,12 @@ from services.intake.auth import (
     resources,
     session_lifetime,
 )
+from services.intake.clock import current_time
 from services.intake.downloads import download_link
 from services.intake.filetypes import ALL_KINDS
 from services.intake.summaries import summarize, visible_tenants
 from services.intake.upload_flow import UploadRefused, upload_document
-from shared.clock import now
+from services.intake.window import collection_window
 from shared.cycles.collection import active_cycle
 from shared.cycles.models import Cycle, CycleState
 from shared.db import transaction
@@ -116,17 +117,17 @@ def _error_page(exc: HTTPException) -> ResponseReturnValue:
         message = exc.description  # our own words, e.g. the CSRF or a domain refusal
     else:
         message = ERROR_MESSAGES.get(code, "Terjadi kesalahan.")
-    if _wants_json():
-        return _json_error(code, message)
+    if wants_json():
+        return json_error(code, message)
     return render_template("portal/error.html", code=code, message=message), code
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == \
         "application/json"
 
 
-def _json_error(status: int, message: str,
+def json_error(status: int, message: str,
                 fields: dict[str, list[str]] | None = None) -> ResponseReturnValue:
     return jsonify(error={"code": status, "message": message, "fields": fields or {}}), status
 
@@ -256,8 +257,8 @@ def home() -> ResponseReturnValue:
 @bp.get("/dinas/<tenant_id>")
 @login_required
 def tenant(tenant_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    tid = _uuid(tenant_id)
+    principal = signed_in()
+    tid = parse_uuid(tenant_id)
     if not tenant_scope(principal).can_read(tid):
         abort(404)
     with transaction(resources().session_factory) as session:
@@ -294,16 +295,19 @@ def _listing(session: Session, principal: Principal,
 @bp.get("/paket/<package_id>")
 @login_required
 def package(package_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    pid = _uuid(package_id)
+    principal = signed_in()
+    pid = parse_uuid(package_id)
     with resources().session_factory() as session:
         found = _found(lambda: packages.get_package(session, principal, pid))
-        summary = summarize(session, found)
-        cycle_open = session.get_one(Cycle, found.cycle_id).state == CycleState.ACTIVE
-        uploaders = _names(session, {v.uploaded_by for i in summary.items for v in i.versions})
+        at = current_time()
+        summary = summarize(session, found, at=at)
+        cycle = session.get_one(Cycle, found.cycle_id)
+        cycle_open = cycle.state == CycleState.ACTIVE
+        hand_in_refusal = collection_window(session, cycle, found.bidang_id).refusal(at)
+        uploaders = user_names(session, {v.uploaded_by for i in summary.items for v in i.versions})
     owner = (principal.has_role(Role.BIDANG_STAFF, summary.tenant_id)
              and principal.bidang_id == summary.bidang_id)
-    passed = summary.deadline is not None and now() >= summary.deadline
+    passed = summary.deadline is not None and at >= summary.deadline
     time_left = summary.working_time_left  # None once the package is accepted
     # The Bidang hands in what is not with the kasubbag yet; submitting an incomplete package
     # answers with the list of what is missing.
@@ -314,8 +318,10 @@ def package(package_id: str) -> ResponseReturnValue:
         time_zone=summary.calendar.time_zone,
         time_left=timedelta(0) if passed and time_left is not None else time_left,
         can_upload=owner and cycle_open,  # per item: not while submitted, never once accepted
-        can_submit=owner and to_hand_in,
-        can_withdraw=owner and summary.state == PackageState.SUBMITTED,
+        can_submit=owner and to_hand_in and hand_in_refusal is None,
+        can_withdraw=owner and summary.state == PackageState.SUBMITTED
+        and hand_in_refusal is None,
+        hand_in_refusal=hand_in_refusal if owner and to_hand_in else None,
         can_review=principal.has_role(Role.KASUBBAG_PROGRAM, summary.tenant_id),
         accepted_extensions=ACCEPTED_EXTENSIONS,
         max_upload_bytes=resources().settings.max_upload_bytes,
@@ -326,10 +332,10 @@ def package(package_id: str) -> ResponseReturnValue:
 @bp.post("/paket/<package_id>/serahkan")
 @login_required
 def submit(package_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    pid = _uuid(package_id)
+    principal = signed_in()
+    pid = parse_uuid(package_id)
     done = _act(lambda session: packages.submit_package(session, principal=principal,
-                                                        package_id=pid, at=now()))
+                                                        package_id=pid, at=current_time()))
     if done:
         flash("Paket dokumen sudah diserahkan kepada Kasubbag Program untuk diperiksa.",
               "success")
@@ -339,10 +345,10 @@ def submit(package_id: str) -> ResponseReturnValue:
 @bp.post("/paket/<package_id>/tarik")
 @login_required
 def withdraw(package_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    pid = _uuid(package_id)
+    principal = signed_in()
+    pid = parse_uuid(package_id)
     done = _act(lambda session: packages.withdraw_package(session, principal=principal,
-                                                          package_id=pid, at=now()))
+                                                          package_id=pid, at=current_time()))
     if done:
         flash("Paket dokumen ditarik kembali; dokumen dapat diganti lalu diserahkan lagi.",
               "success")
@@ -352,8 +358,8 @@ def withdraw(package_id: str) -> ResponseReturnValue:
 @bp.post("/dokumen/<item_id>/periksa")
 @login_required
 def review(item_id: str) -> ResponseReturnValue:
-    principal = _principal()
-    iid = _uuid(item_id)
+    principal = signed_in()
+    iid = parse_uuid(item_id)
     pid = _package_of_item(principal, iid)
     try:
         decision = packages.Decision(request.form.get("decision", ""))
@@ -362,7 +368,8 @@ def review(item_id: str) -> ResponseReturnValue:
         return _back_to(pid, iid)
     reason = request.form.get("reason")
     done = _act(lambda session: packages.review_item(
-        session, principal=principal, item_id=iid, decision=decision, reason=reason, at=now()))
+        session, principal=principal, item_id=iid, decision=decision, reason=reason,
+        at=current_time()))
     if done:
         flash("Dokumen diterima." if decision is packages.Decision.ACCEPT
               else "Dokumen dikembalikan kepada Bidang beserta alasannya.", "success")
@@ -374,15 +381,15 @@ def review(item_id: str) -> ResponseReturnValue:
 def upload(item_id: str) -> ResponseReturnValue:
     """Stream one soft copy to storage. The script (Accept: application/json) gets JSON; the
     plain form gets a redirect back to the package with a message."""
-    principal = _principal()
-    iid = _uuid(item_id)
+    principal = signed_in()
+    iid = parse_uuid(item_id)
     try:
         result = upload_document(resources(), principal, iid, body=request.stream,
                                  content_type=request.content_type,
                                  content_length=request.content_length)
     except UploadRefused as exc:
-        if _wants_json():
-            return _json_error(exc.status, exc.message, exc.fields)
+        if wants_json():
+            return json_error(exc.status, exc.message, exc.fields)
         if exc.status in (403, 404):
             abort(exc.status, description=exc.message)
         flash(exc.message, "error")
@@ -393,7 +400,7 @@ def upload(item_id: str) -> ResponseReturnValue:
     message = (f"Berkas {version.filename} tersimpan sebagai versi {version.number}."
                if result.created else IDENTICAL_UPLOAD_MESSAGE)
     flash(message, "success" if result.created else "info")  # shown after the page reloads
-    if _wants_json():
+    if wants_json():
         return jsonify(message=message, created=result.created, version={
             "id": str(version.id), "number": version.number, "filename": version.filename,
             "size_bytes": version.size_bytes, "sha256": version.sha256,
@@ -408,20 +415,20 @@ FIELD_LABELS = {"title": "Judul", "year": "Tahun", "notes": "Catatan", "file": "
 @bp.get("/versi/<version_id>/unduh")
 @login_required
 def download(version_id: str) -> ResponseReturnValue:
-    principal, vid = _principal(), _uuid(version_id)
+    principal, vid = signed_in(), parse_uuid(version_id)
     url = _found(lambda: download_link(resources(), principal, vid, via="portal"))
     return redirect(url, code=302)
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _principal() -> Principal:
+def signed_in() -> Principal:
     principal = current_principal()
     assert principal is not None  # login_required let the request in
     return principal
 
 
-def _uuid(value: str) -> uuid.UUID:
+def parse_uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -458,7 +465,7 @@ def _back_to(package_id: uuid.UUID, item_id: uuid.UUID | None = None) -> Respons
     return redirect(url_for("portal.package", package_id=package_id, _anchor=anchor), code=303)
 
 
-def _names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def user_names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not user_ids:
         return {}
     rows = session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids)))

@@ -1,4 +1,5 @@
-"""One upload from start to end, for the portal and the API alike.
+"""One upload from start to end, for the portal and the API alike (a package's document here;
+a cycle's own documents in `cycle_document_flow` share `store_upload`).
 
 1. Who may upload to which item is decided before the body is read.
 2. The body is streamed: metadata fields, then the file, straight to object storage.
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.intake import packages
-from services.intake.filetypes import ALL_KINDS, RejectedFile
+from services.intake.clock import current_time
+from services.intake.filetypes import ALL_KINDS, FileKind, RejectedFile
 from services.intake.multipart import MultipartError, MultipartReader
 from services.intake.schemas import UploadMetadata, UploadMetadataSchema, indonesian_errors
 from services.intake.uploads import ReceivedFile, receive_file
-from shared.clock import now
 from shared.db import transaction
 from shared.documents.models import DocumentVersion
 from shared.identity.principal import Principal
@@ -31,6 +33,8 @@ from shared.web.resources import Resources
 
 log = logging.getLogger(__name__)
 FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart framing and fields around the file
+BROKEN_FORM_MESSAGE = "Formulir unggahan tidak lengkap atau rusak."
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,50 +56,70 @@ class UploadResult:
 def upload_document(res: Resources, principal: Principal, item_id: uuid.UUID, *,
                     body: IO[bytes], content_type: str | None,
                     content_length: int | None) -> UploadResult:
-    limit = res.settings.max_upload_bytes
-    if content_length is not None and content_length > limit + FORM_OVERHEAD_BYTES:
-        raise UploadRefused(413, too_large_message(limit))
+    refuse_oversized(res, content_length)
     with res.session_factory() as session:
         try:
             item, package = packages.check_can_upload(session, principal, item_id)
         except packages.PackageError as exc:
             raise UploadRefused(exc.status, exc.message) from exc
         tenant_id, cycle_id, document_type = package.tenant_id, package.cycle_id, item.document_type
-    try:
-        reader = MultipartReader(body, content_type)
-        form = reader.read_until_file()
-    except MultipartError as exc:
-        raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
-    if form.file is None:
-        raise UploadRefused(422, "Pilih berkas yang akan diunggah.",
-                            {"file": ["Wajib diisi."]})
-    key = object_key(tenant_id=tenant_id, cycle_id=cycle_id, kind="document")
-    received = _receive(res, key, reader, limit)
-    try:
-        reader.read_rest()
-        metadata = _metadata(form.fields, document_type)
+
+    def record(received: ReceivedFile, fields_: dict[str, str]) -> tuple[DocumentVersion, bool]:
+        metadata = _metadata(fields_, document_type)
         with transaction(res.session_factory) as session:
-            version, created = packages.add_version(
-                session, principal=principal, item_id=item_id, at=now(),
+            return packages.add_version(
+                session, principal=principal, item_id=item_id, at=current_time(),
                 upload=packages.VersionInput(
                     stored=received.stored, kind=received.kind.value,
                     content_type=received.kind.mime_type, filename=received.filename,
                     title=metadata.title, year=metadata.year, notes=metadata.notes),
             )
+
+    key = object_key(tenant_id=tenant_id, cycle_id=cycle_id, kind="document")
+    version, created = store_upload(res, key=key, body=body, content_type=content_type,
+                                    allowed=ALL_KINDS, record=record)
+    if not created:
+        res.object_store.delete(key, missing_ok=True)
+    return UploadResult(version=version, created=created)
+
+
+def refuse_oversized(res: Resources, content_length: int | None) -> None:
+    """413 before reading a body that declares itself larger than any accepted upload."""
+    limit = res.settings.max_upload_bytes
+    if content_length is not None and content_length > limit + FORM_OVERHEAD_BYTES:
+        raise UploadRefused(413, too_large_message(limit))
+
+
+def store_upload(res: Resources, *, key: str, body: IO[bytes], content_type: str | None,
+                 allowed: frozenset[FileKind],
+                 record: Callable[[ReceivedFile, dict[str, str]], T]) -> T:
+    """Read the form's fields, stream its one file to `key` (sniffed, of an `allowed` kind,
+    within the size limit), read the rest, then `record(received, fields)` (which writes the
+    row in its own transaction). Anything failing after the object is stored deletes it; a
+    domain refusal, a broken form or the database become UploadRefused."""
+    try:
+        reader = MultipartReader(body, content_type)
+        form = reader.read_until_file()
+    except MultipartError as exc:
+        raise UploadRefused(400, BROKEN_FORM_MESSAGE) from exc
+    if form.file is None:
+        raise UploadRefused(422, "Pilih berkas yang akan diunggah.",
+                            {"file": ["Wajib diisi."]})
+    received = _receive(res, key, reader, res.settings.max_upload_bytes, allowed)
+    try:
+        reader.read_rest()
+        return record(received, form.fields)
     except BaseException as exc:
         res.object_store.delete(key, missing_ok=True)
         if isinstance(exc, packages.PackageError):
             raise UploadRefused(exc.status, exc.message) from exc
         if isinstance(exc, MultipartError):
-            raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
+            raise UploadRefused(400, BROKEN_FORM_MESSAGE) from exc
         if isinstance(exc, SQLAlchemyError):
             log.exception("recording upload %s failed; object removed", key)
             raise UploadRefused(503, "Basis data sedang tidak dapat dihubungi. Berkas tidak "
                                 "disimpan; silakan coba lagi.") from exc
         raise
-    if not created:
-        res.object_store.delete(key, missing_ok=True)
-    return UploadResult(version=version, created=created)
 
 
 def too_large_message(limit: int) -> str:
@@ -103,19 +127,20 @@ def too_large_message(limit: int) -> str:
             "perkecil berkas (misalnya simpan ulang PDF dengan kualitas lebih rendah).")
 
 
-def _receive(res: Resources, key: str, reader: MultipartReader, limit: int) -> ReceivedFile:
+def _receive(res: Resources, key: str, reader: MultipartReader, limit: int,
+             allowed: frozenset[FileKind]) -> ReceivedFile:
     file = reader.form.file
     assert file is not None
     try:
         return receive_file(res.object_store, key=key, chunks=file.chunks,
                             declared_type=file.content_type, filename=file.filename,
-                            allowed=ALL_KINDS, max_bytes=limit)
+                            allowed=allowed, max_bytes=limit)
     except RejectedFile as exc:
         raise UploadRefused(415, str(exc)) from exc
     except ObjectTooLarge as exc:
         raise UploadRefused(413, too_large_message(limit)) from exc
     except MultipartError as exc:
-        raise UploadRefused(400, "Formulir unggahan tidak lengkap atau rusak.") from exc
+        raise UploadRefused(400, BROKEN_FORM_MESSAGE) from exc
     except StorageError as exc:
         log.error("object storage failed during upload: %s", exc)
         raise UploadRefused(503, "Penyimpanan berkas sedang tidak dapat dihubungi. Berkas "

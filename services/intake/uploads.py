@@ -52,8 +52,8 @@ def receive_file(store: ObjectStore, *, key: str, chunks: Iterator[bytes],
     if not head:
         raise RejectedFile(Reason.EMPTY, "Berkas kosong. Pilih berkas yang berisi dokumen.")
     if sniffed is None:
-        raise RejectedFile(Reason.UNKNOWN_TYPE, "Jenis berkas tidak dikenali. Unggah PDF, "
-                           "DOCX, XLSX, ODT, ODS, JPEG atau PNG.")
+        raise RejectedFile(Reason.UNKNOWN_TYPE, "Jenis berkas tidak dikenali. "
+                           f"Unggah {kinds_text(allowed)}.")
     if isinstance(sniffed, FileKind):
         _check_kind(sniffed, allowed, declared_type, filename)
     content_type = sniffed.mime_type if isinstance(sniffed, FileKind) else "application/zip"
@@ -71,8 +71,15 @@ def receive_file(store: ObjectStore, *, key: str, chunks: Iterator[bytes],
 def _check_kind(kind: FileKind, allowed: frozenset[FileKind], declared_type: str | None,
                 filename: str | None) -> None:
     if kind not in allowed:
-        raise RejectedFile(Reason.NOT_ALLOWED, f"Berkas {kind.label} tidak diterima di sini.")
+        raise RejectedFile(Reason.NOT_ALLOWED, f"Berkas {kind.label} tidak diterima di sini. "
+                           f"Unggah {kinds_text(allowed)}.")
     check_declared(kind, declared_type, filename)
+
+
+def kinds_text(kinds: frozenset[FileKind]) -> str:
+    """The kinds by name in the platform's usual order, e.g. "PDF, DOCX atau ODT"."""
+    names = [k.value.upper() for k in FileKind if k in kinds]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} atau {names[-1]}"
 
 
 def _office_kind(store: ObjectStore, stored: StoredObject) -> FileKind:

@@ -22,6 +22,8 @@ from playwright.sync_api import (
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from services.intake.app import create_app
+from services.intake.clock import use_clock
+from tests.world import COLLECTING_AT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,8 +47,10 @@ class _LoggingHandler(WSGIRequestHandler):
 
 @pytest.fixture
 def live_server(settings, object_store, redis_client, world) -> Iterator[str]:
-    """The intake service on http://127.0.0.1:<free port>, one thread per request."""
+    """The intake service on http://127.0.0.1:<free port>, one thread per request, acting at
+    COLLECTING_AT (inside the world's collection window)."""
     app = create_app(settings)
+    use_clock(app, lambda: COLLECTING_AT)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True,  # a free port
                                          request_handler=_LoggingHandler)
     thread = threading.Thread(target=server.serve_forever, name="intake-live-server",

@@ -25,6 +25,8 @@ METHODS_IGNORED = {"HEAD", "OPTIONS"}
 BODIES = {
     "api.upload_version": lambda: upload_form(padded_pdf(3_000, seed=77)),
     "api.review_item": lambda: {"json": {"decision": "return", "reason": "Coba-coba."}},
+    "api.upload_cycle_document": lambda: upload_form(padded_pdf(3_000, seed=78), title=None,
+                                                     year=None, notes=None),
 }
 A_USERS = ("staf1", "staf2", "kasubbag", "tim", "kepala")
 
@@ -44,8 +46,11 @@ def prepare(api: Api, dinas) -> dict[str, str]:
         assert response.status_code == 201, response.get_json()
         versions.append(response.get_json()["id"])
     assert api.post(f"/packages/{package['id']}/submit", as_=staff).status_code == 200
+    documents = api.get(f"/cycles/{dinas.cycle_id}/documents", as_=dinas.username("kepala"))
+    sk = next(d for d in documents.get_json()["documents"] if d["kind"] == "SK_TIM_EVALUASI")
     return {"cycle_id": str(dinas.cycle_id), "package_id": package["id"],
-            "item_id": item_ids(package)["IKU"], "version_id": versions[0]}
+            "item_id": item_ids(package)["IKU"], "version_id": versions[0],
+            "kind": sk["kind"], "document_id": sk["id"]}
 
 
 def snapshot(session_factory, object_store, dinas) -> tuple:

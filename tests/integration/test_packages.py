@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from services.intake import packages
 from services.intake.packages import Conflict, Decision
-from shared.clock import now
 from shared.cycles.models import Cycle
 from shared.db import transaction
 from shared.documents.models import Submission
 from shared.storage import StoredObject
+from tests.world import COLLECTING_AT
 
 
 def _package(session_factory, dinas, bidang_index=0):
@@ -33,12 +33,12 @@ def _version(session_factory, principal, item_id, sha):
         year=2026, notes=None)
     with transaction(session_factory) as session:
         return packages.add_version(session, principal=principal, item_id=item_id,
-                                    upload=upload, at=now())
+                                    upload=upload, at=COLLECTING_AT)
 
 
 def _act(session_factory, fn, **kwargs):
     with transaction(session_factory) as session:
-        return fn(session, at=now(), **kwargs)
+        return fn(session, at=COLLECTING_AT, **kwargs)
 
 
 def test_a_returned_document_is_replaced_while_the_rest_is_still_reviewed(world,
