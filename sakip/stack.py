@@ -69,7 +69,9 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._log_dir.mkdir(exist_ok=True)
         secrets_env = self._local_secrets()
-        env = {**os.environ, **secrets_env, "SAKIP_STATE_DIR": str(self.state_dir)}
+        env = {**os.environ, **secrets_env, "SAKIP_STATE_DIR": str(self.state_dir),
+               # The portal calls the workflow this stack starts, whatever else is configured.
+               "WORKFLOW_URL": f"http://127.0.0.1:{self.ports.workflow}"}
         env.setdefault("REDIS_URL", "")
         if not env["REDIS_URL"]:
             redis_server = RedisServer(self.state_dir / "redis")
@@ -133,7 +135,7 @@ class Stack:
         bindir = Path(py).parent
         gunicorn = str(bindir / "gunicorn") if (bindir / "gunicorn").exists() else "gunicorn"
         celery = str(bindir / "celery") if (bindir / "celery").exists() else "celery"
-        relay_port, consumer_port, worker_port = free_ports(3)
+        relay_port, consumer_port, scheduler_port, worker_port = free_ports(4)
         children = []
         for name, port in (("intake", self.ports.intake), ("workflow", self.ports.workflow),
                            ("reporting", self.ports.reporting)):
@@ -148,6 +150,7 @@ class Stack:
         for name, argv, port in (
             ("relay", [py, "-m", "shared.events.relay"], relay_port),
             ("workflow-consumer", [py, "-m", "services.workflow.consumer"], consumer_port),
+            ("workflow-scheduler", [py, "-m", "services.workflow.scheduler"], scheduler_port),
             ("reporting-worker", [celery, "-A", "services.reporting.celery_app", "worker",
                                   "--concurrency", "2", "--loglevel", "INFO",
                                   "--hostname", "reporting@%h"], worker_port),

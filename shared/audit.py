@@ -53,19 +53,40 @@ def record(
     reason: str | None = None,
 ) -> AuditEntry:
     """Add an audit row to the caller's transaction."""
-    entry = AuditEntry(
-        occurred_at=now(),
-        tenant_id=tenant_id,
-        actor_user_id=actor_user_id,
-        actor=actor or (f"user:{actor_user_id}" if actor_user_id else "system"),
-        action=action,
-        target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
-        before=before,
-        after=after,
-        reason=reason,
-        service=service,
-        correlation_id=current_correlation_id(),
-    )
+    entry = AuditEntry(**entry_values(
+        service=service, action=action, target_type=target_type, target_id=target_id,
+        tenant_id=tenant_id, actor_user_id=actor_user_id, actor=actor, before=before,
+        after=after, reason=reason))
     session.add(entry)
     return entry
+
+
+def entry_values(
+    *,
+    service: str,
+    action: str,
+    target_type: str,
+    target_id: object | None = None,
+    tenant_id: uuid.UUID | None = None,
+    actor_user_id: uuid.UUID | None = None,
+    actor: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The column values of an audit row, for a caller inserting many rows in one statement
+    (`insert(AuditEntry.__table__)`, in the transaction of the change itself)."""
+    return {
+        "occurred_at": now(),
+        "tenant_id": tenant_id,
+        "actor_user_id": actor_user_id,
+        "actor": actor or (f"user:{actor_user_id}" if actor_user_id else "system"),
+        "action": action,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "before": before,
+        "after": after,
+        "reason": reason,
+        "service": service,
+        "correlation_id": current_correlation_id(),
+    }

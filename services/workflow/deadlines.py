@@ -47,9 +47,10 @@ def plan(step: CycleStep, *, definition: SopTemplateDefinition, calendar: Workin
     step.next_action_at = next_action_at(step)
 
 
-def next_action_at(step: CycleStep) -> datetime | None:
-    """The time of the step's next alert, given how far its alerts have gone."""
-    stage = AlertStage(step.alert_stage)
+def next_action_at(step: CycleStep, stage: AlertStage | None = None) -> datetime | None:
+    """The time of the step's next alert, given how far its alerts have gone (`stage`, else
+    its own `alert_stage`)."""
+    stage = AlertStage(step.alert_stage) if stage is None else stage
     if stage is AlertStage.NONE:
         return step.due_soon_at if step.due_soon_at and step.due_soon_at < (
             step.due_at or step.due_soon_at) else step.due_at

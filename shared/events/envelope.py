@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
@@ -94,6 +95,13 @@ def payload_schema(type: str, version: int = 1) -> Callable[[SchemaT], SchemaT]:
     return decorate
 
 
+@cache
+def _schema(schema_cls: type[Schema]) -> Schema:
+    """One instance per schema class: building a marshmallow schema costs more than using it,
+    and an instance is reusable (load and dump keep no state)."""
+    return schema_cls()
+
+
 def validate_payload(type: str, version: int, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Check a payload against its registered schema and return it in JSON-ready form.
 
@@ -103,7 +111,7 @@ def validate_payload(type: str, version: int, payload: Mapping[str, Any]) -> dic
     schema_cls = _PAYLOAD_SCHEMAS.get((type, version))
     if schema_cls is None:
         raise EventSchemaError(f"event type {type!r} v{version} has no registered payload schema")
-    schema = schema_cls()
+    schema = _schema(schema_cls)
     try:
         loaded = schema.load(payload)
     except ValidationError as exc:

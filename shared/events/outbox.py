@@ -3,6 +3,8 @@ the business change that caused it, so both commit or neither does. The relay pu
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,18 +15,24 @@ from shared.events.models import OutboxEvent
 
 def emit(session: Session, event: Event) -> OutboxEvent:
     """Add the event to the caller's transaction; the caller commits (or rolls back)."""
-    row = OutboxEvent(
-        event_id=event.id,
-        type=event.type,
-        schema_version=event.schema_version,
-        tenant_id=event.tenant_id,
-        occurred_at=event.occurred_at,
-        payload=event.payload,
-        correlation_id=event.correlation_id,
-        created_at=now(),
-    )
+    row = OutboxEvent(**outbox_values(event))
     session.add(row)
     return row
+
+
+def outbox_values(event: Event) -> dict[str, Any]:
+    """The column values of the event's outbox row, for a caller inserting many events in one
+    statement (`insert(OutboxEvent.__table__)`, in the transaction of the change itself)."""
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "tenant_id": event.tenant_id,
+        "occurred_at": event.occurred_at,
+        "payload": event.payload,
+        "correlation_id": event.correlation_id,
+        "created_at": now(),
+    }
 
 
 def pending_count(session: Session) -> int:
