@@ -42,6 +42,21 @@ def outstanding(session: Session, cycle: Cycle) -> dict[uuid.UUID, list[str]]:
     return owed
 
 
+def all_accepted_at(session: Session, cycle: Cycle) -> datetime | None:
+    """When the last package of the Bidang on the cycle's list was accepted; None while one of
+    them is not (or there is no list)."""
+    listed = set(session.scalars(select(CycleRequirement.bidang_id).where(
+        CycleRequirement.cycle_id == cycle.id)))
+    accepted = dict(session.execute(select(CollectionPackage.bidang_id,
+                                           CollectionPackage.accepted_at).where(
+        CollectionPackage.cycle_id == cycle.id,
+        CollectionPackage.state == PackageProgress.ACCEPTED)).all())
+    times = [accepted.get(bidang_id) for bidang_id in listed]
+    if not times or None in times:
+        return None
+    return max(t for t in times if t is not None)
+
+
 def open_packages(session: Session, cycle: Cycle) -> None:
     """At the start of the collection: one package per Bidang on the list, not yet submitted."""
     listed = set(session.scalars(select(CycleRequirement.bidang_id).where(
@@ -65,13 +80,14 @@ def package_row(session: Session, cycle: Cycle, bidang_id: uuid.UUID) -> Collect
 
 
 def move_package(row: CollectionPackage, state: PackageProgress, at: datetime) -> bool:
-    """Apply a package state that occurred at `at`, unless a later one is already applied."""
-    if row.state_at is not None and at <= row.state_at:
-        return False
-    row.state, row.state_at = state.value, at
+    """Apply a package state that occurred at `at`, unless a later one is already applied (a
+    late submission still counts for `first_submitted_at`)."""
     if state is PackageProgress.SUBMITTED and (row.first_submitted_at is None
                                                or at < row.first_submitted_at):
         row.first_submitted_at = at
+    if row.state_at is not None and at <= row.state_at:
+        return False
+    row.state, row.state_at = state.value, at
     if state is PackageProgress.ACCEPTED:
         row.accepted_at = at
     return True

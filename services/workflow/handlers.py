@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from services.workflow.collection import items_in, move_items, move_package, package_row
+from services.workflow.collection import (
+    all_accepted_at,
+    items_in,
+    move_items,
+    move_package,
+    package_row,
+)
 from services.workflow.cycles import complete_step, missing_of, step_of
 from shared.cycles.collection import COLLECTION_STEP
 from shared.cycles.models import (
@@ -48,10 +55,15 @@ def submitted(session: Session, event: Event) -> None:
     if cycle is None:
         return
     bidang_id = _bidang(event)
-    move_package(package_row(session, cycle, bidang_id), PackageProgress.SUBMITTED,
-                 event.occurred_at)
+    package = package_row(session, cycle, bidang_id)
+    move_package(package, PackageProgress.SUBMITTED, event.occurred_at)
     move_items(session, cycle, bidang_id, event.payload["document_types"],
                ItemProgress.SUBMITTED, event.occurred_at)
+    if (package.state == PackageProgress.NOT_SUBMITTED and package.state_at is not None
+            and package.state_at > event.occurred_at):
+        # A later withdrawal arrived first; it names no documents, so it takes back what this
+        # hand-in just submitted now.
+        _withdraw_items(session, cycle, bidang_id, package.state_at)
 
 
 def withdrawn(session: Session, event: Event) -> None:
@@ -61,9 +73,14 @@ def withdrawn(session: Session, event: Event) -> None:
     bidang_id = _bidang(event)
     move_package(package_row(session, cycle, bidang_id), PackageProgress.NOT_SUBMITTED,
                  event.occurred_at)
+    _withdraw_items(session, cycle, bidang_id, event.occurred_at)
+
+
+def _withdraw_items(session: Session, cycle: Cycle, bidang_id: uuid.UUID, at: datetime) -> None:
+    """The documents submitted before a withdrawal at `at` are withdrawn."""
     move_items(session, cycle, bidang_id, items_in(session, cycle, bidang_id,
                                                    ItemProgress.SUBMITTED),
-               ItemProgress.WITHDRAWN, event.occurred_at)
+               ItemProgress.WITHDRAWN, at)
 
 
 def document_returned(session: Session, event: Event) -> None:
@@ -83,6 +100,7 @@ def document_accepted(session: Session, event: Event) -> None:
         return
     move_items(session, cycle, _bidang(event), [event.payload["document_type"]],
                ItemProgress.ACCEPTED, event.occurred_at)
+    complete_collection_if_done(session, cycle)  # it may overtake the package's
 
 
 def package_accepted(session: Session, event: Event) -> None:
@@ -91,18 +109,25 @@ def package_accepted(session: Session, event: Event) -> None:
         return
     move_package(package_row(session, cycle, _bidang(event)), PackageProgress.ACCEPTED,
                  event.occurred_at)
-    complete_collection_if_done(session, cycle, event)
+    complete_collection_if_done(session, cycle)
 
 
-def complete_collection_if_done(session: Session, cycle: Cycle, event: Event) -> None:
-    """Step 5's output is "every Bidang has submitted": once every package is accepted, the
-    collection completes (as the system) and step 6 starts."""
+def complete_collection_if_done(session: Session, cycle: Cycle) -> None:
+    """Step 5's output is "every Bidang has submitted": once every package is accepted (and
+    with it every document owed), the collection completes (as the system) and step 6 starts.
+    Checked on the acceptance of a document and of a package: the last to arrive completes it."""
     if cycle.state != CycleState.ACTIVE:
         return
     step: CycleStep = step_of(session, cycle, COLLECTION_STEP)
-    if step.state != StepState.ACTIVE or missing_of(session, cycle, step, None):
+    if step.state != StepState.ACTIVE:
         return
-    complete_step(session, cycle, COLLECTION_STEP, at=event.occurred_at, principal=None,
+    accepted_at = all_accepted_at(session, cycle)
+    if accepted_at is None or missing_of(session, cycle, step, None):
+        return
+    # Completed when the last acceptance happened, whichever event arrived last, and never
+    # before the step began (a late event may arrive after the step was reopened).
+    at = max(accepted_at, step.started_at or accepted_at)
+    complete_step(session, cycle, COLLECTION_STEP, at=at, principal=None,
                   note="Semua paket Bidang telah diterima.")
 
 
