@@ -802,6 +802,9 @@ def env(settings: Settings, session_factory: sessionmaker[Session], object_store
     intake.extensions["sakip"].close()
 
 
+# Passing takes about half a minute; a failure is first shrunk, which Hypothesis itself caps at
+# five minutes (its MAX_SHRINKING_SECONDS): room for that, so the shrunk example gets reported.
+@pytest.mark.timeout(900)
 def test_the_workflow_state_machine(env: Env) -> None:
     class Workflow(WorkflowMachine):  # Hypothesis makes one per example, without arguments
         def __init__(self) -> None:
