@@ -50,6 +50,16 @@ class Settings:
     s3_secret_key: str = _setting("S3_SECRET_KEY", "S3 secret key", DEV_S3_SECRET_KEY,
                                   secret=True)
     s3_bucket: str = _setting("S3_BUCKET", "bucket holding every tenant's objects", "sakip")
+    s3_archive_bucket: str = _setting(
+        "S3_ARCHIVE_BUCKET", "bucket (object lock on) holding approved reports immutably",
+        "sakip-arsip"
+    )
+    archive_retention_days: int = _setting(
+        "ARCHIVE_RETENTION_DAYS", "days an approved report stays locked in the archive", 3650
+    )
+    report_lease_seconds: int = _setting(
+        "REPORT_LEASE_SECONDS", "lease of a report build; a build silent this long is requeued", 30
+    )
     s3_secure: bool = _setting("S3_SECURE", "use TLS to reach the S3 server", False)
     s3_region: str = _setting("S3_REGION", "S3 region name", "us-east-1")
     secret_key: str = _setting(
@@ -78,6 +88,11 @@ class Settings:
     log_json: bool = _setting("LOG_JSON", "structured JSON logs (plain text when false)", True)
     workflow_url: str = _setting(
         "WORKFLOW_URL", "base URL the portal calls the workflow API at", "http://127.0.0.1:8081"
+    )
+    city_name: str = _setting("CITY_NAME", "the city running the platform (report headers)",
+                              "Kota Probolinggo")
+    reporting_url: str = _setting(
+        "REPORTING_URL", "base URL the portal calls the reporting API at", "http://127.0.0.1:8082"
     )
     portal_url: str = _setting(
         "PORTAL_URL", "public URL of the staff portal (links in e-mails)", "http://127.0.0.1:8080"

@@ -13,6 +13,7 @@ from shared.cycles.models import (
 from shared.documents.models import DocumentVersion, ItemReview, Submission, SubmissionItem
 from shared.events.models import InboxEntry, OutboxEvent
 from shared.identity.models import ApiToken, Bidang, LoginSession, RoleGrant, Tenant, User
+from shared.reporting.models import Evaluation, EvaluationAnswer, Report, ReportReceipt, Rubric
 
 __all__ = [
     "ApiToken",
@@ -24,11 +25,16 @@ __all__ = [
     "CycleRequirement",
     "CycleStep",
     "DocumentVersion",
+    "Evaluation",
+    "EvaluationAnswer",
     "InboxEntry",
     "ItemReview",
     "LoginSession",
     "OutboxEvent",
+    "Report",
+    "ReportReceipt",
     "RoleGrant",
+    "Rubric",
     "SopTemplate",
     "Submission",
     "SubmissionItem",

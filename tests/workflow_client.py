@@ -10,10 +10,10 @@ from typing import Any
 from werkzeug.test import TestResponse
 
 from services.workflow.app import create_app
-from services.workflow.auth import SERVICE_TOKEN_HEADER
 from shared.config import Settings
 from shared.identity.principal import Principal
 from shared.identity.service_token import issue_service_token
+from shared.web.service_auth import SERVICE_TOKEN_HEADER
 
 
 class WorkflowApi:

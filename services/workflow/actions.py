@@ -22,7 +22,6 @@ from services.workflow.cycles import (
     require_reason,
     require_role,
 )
-from services.workflow.errors import Conflict, Invalid
 from services.workflow.notify import bidang_staff, notify
 from shared import audit
 from shared.cycles.calendars import calendar_for
@@ -41,6 +40,7 @@ from shared.i18n import format_datetime
 from shared.identity.models import Bidang
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
+from shared.web.errors import Conflict, Invalid
 
 DOCUMENT_LIST_STEP = 3
 NOTICE_STEP = 4

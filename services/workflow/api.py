@@ -2,7 +2,7 @@
 of each role, extensions and the audit trail (the calendar and the inbox have their own modules).
 
 The staff portal calls it on a user's behalf with the signed service token, programs with a
-personal API token (services.workflow.auth). Each request is one transaction; the domain functions
+personal API token (shared.web.service_auth). Each request is one transaction; the domain functions
 of cycles.py and actions.py decide who may do what at `shared.clock.now()`. An object outside the
 caller's tenant scope answers 404, a visible one the caller's role may not act on 403, a guard
 that does not hold 409 with what is missing in `details`.
@@ -19,9 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.workflow import actions, cycles, presenters
-from services.workflow.auth import caller, principal_required, require_visible_tenant
-from services.workflow.errors import Invalid, NotAllowed, NotFound
-from services.workflow.http import ApiError, invalid, json_body, unit_of_work
 from services.workflow.openapi import build_spec
 from services.workflow.schemas import (
     AuditLogSchema,
@@ -51,7 +48,10 @@ from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.identity.scope import scoped
 from shared.sop.template import TemplateError, parse_template
+from shared.web.api_http import ApiError, invalid, json_body, unit_of_work
+from shared.web.errors import Invalid, NotAllowed, NotFound
 from shared.web.openapi import documented
+from shared.web.service_auth import caller, principal_required, require_visible_tenant
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

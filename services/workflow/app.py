@@ -1,13 +1,13 @@
 """The workflow service's app factory: the shared service base plus the workflow API's
-blueprints, all under /api/v1 and sharing one error plumbing (services.workflow.http)."""
+blueprints, all under /api/v1 and sharing one error plumbing (shared.web.api_http)."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
 from services.workflow import api, calendar_api, inbox_api
-from services.workflow.http import register_errors
 from shared.config import Settings
+from shared.web.api_http import register_errors
 from shared.web.app import create_service_app
 
 SERVICE = "workflow"

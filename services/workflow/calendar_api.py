@@ -19,13 +19,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
 from services.workflow import calendars
-from services.workflow.auth import caller, principal_required, require_visible_tenant
 from services.workflow.calendars import HolidaySource
-from services.workflow.http import invalid, json_body, unit_of_work
 from shared.calendar import DEFAULT_TIME_ZONE
 from shared.clock import now
+from shared.web.api_http import invalid, json_body, unit_of_work
 from shared.web.openapi import documented
 from shared.web.schemas import REQUIRED, StrictSchema, text
+from shared.web.service_auth import caller, principal_required, require_visible_tenant
 
 bp = Blueprint("calendar", __name__, url_prefix="/api/v1")
 

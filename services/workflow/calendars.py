@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from services.workflow import deadlines
 from services.workflow.cycles import SERVICE, actor_of, require_role
-from services.workflow.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared import audit
 from shared.calendar import (
     DEFAULT_OFFICE_HOURS,
@@ -51,6 +50,7 @@ from shared.i18n import LOCALE, format_date
 from shared.identity.models import Tenant
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
+from shared.web.errors import Conflict, Invalid, NotAllowed, NotFound
 
 CALENDAR_KEEPERS = (Role.KEPALA_DINAS,)
 CITY_CALENDAR_KEEPER = Role.PLATFORM_ADMIN

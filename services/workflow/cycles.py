@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from services.workflow import deadlines
 from services.workflow.collection import open_packages
-from services.workflow.errors import Conflict, GuardFailed, Invalid, NotAllowed, NotFound
 from services.workflow.guards import GuardContext, missing_for
 from shared import audit
 from shared.cycles.calendars import calendar_for
@@ -46,6 +45,7 @@ from shared.events import emit, new_event
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.sop.template import SopTemplateDefinition
+from shared.web.errors import Conflict, GuardFailed, Invalid, NotAllowed, NotFound
 
 SERVICE = "workflow"
 OPENERS = (Role.KEPALA_DINAS, Role.KASUBBAG_PROGRAM)

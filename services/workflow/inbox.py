@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.workflow.errors import NotFound
 from shared.cycles.models import Notification
+from shared.web.errors import NotFound
 
 INBOX_LIMIT = 200  # the newest entries an inbox lists
 

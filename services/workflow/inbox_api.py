@@ -11,11 +11,11 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
 from services.workflow import inbox
-from services.workflow.auth import caller, principal_required
-from services.workflow.http import invalid, unit_of_work
 from shared.clock import now
+from shared.web.api_http import invalid, unit_of_work
 from shared.web.openapi import documented
 from shared.web.schemas import Instant
+from shared.web.service_auth import caller, principal_required
 
 bp = Blueprint("inbox", __name__, url_prefix="/api/v1")
 

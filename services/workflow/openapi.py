@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from services.workflow.auth import SERVICE_TOKEN_HEADER
 from shared.web import openapi
 from shared.web.openapi import BEARER, BEARER_SCHEME
+from shared.web.service_auth import SERVICE_TOKEN_HEADER
 
 SERVICE_TOKEN = "serviceToken"  # noqa: S105 - a security scheme's name
 API_PREFIX = "/api/"

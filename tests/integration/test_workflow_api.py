@@ -18,7 +18,6 @@ from werkzeug.test import encode_multipart
 
 from sakip.seeding import upload_cycle_document
 from services.workflow.app import create_app
-from services.workflow.auth import SERVICE_TOKEN_HEADER
 from services.workflow.cycles import get_cycle
 from shared.audit import AuditEntry
 from shared.clock import now
@@ -31,6 +30,7 @@ from shared.identity.loading import principal_for
 from shared.identity.models import RoleGrant, User
 from shared.identity.service_token import SALT, issue_service_token
 from shared.sop.template import TEMPLATES_DIR
+from shared.web.service_auth import SERVICE_TOKEN_HEADER
 
 API = "/api/v1"
 SHIPPED = (TEMPLATES_DIR / "pengumpulan-data-kinerja.v1.yaml").read_text(encoding="utf-8")

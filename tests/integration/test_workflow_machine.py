@@ -20,7 +20,6 @@ from services.workflow.cycles import (
     reopen_step,
     steps_of,
 )
-from services.workflow.errors import Conflict, GuardFailed, Invalid, NotAllowed, NotFound
 from shared.audit import AuditEntry
 from shared.cycles.collection import collection_deadline
 from shared.cycles.models import CollectionClosure, Cycle, SopTemplate
@@ -28,6 +27,7 @@ from shared.db import transaction
 from shared.documents.models import CycleDocumentKind
 from shared.events.models import OutboxEvent
 from shared.sop.template import TEMPLATES_DIR, load_shipped_template, parse_template
+from shared.web.errors import Conflict, GuardFailed, Invalid, NotAllowed, NotFound
 from tests.world import SEEDED_AT
 
 WIB = timedelta(hours=7)

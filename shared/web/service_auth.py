@@ -1,4 +1,4 @@
-"""Who is asking the workflow API: a program with its personal API token
+"""Who is asking a service API (workflow, reporting): a program with its personal API token
 (`Authorization: Bearer sakip_pat_...`), or the staff portal calling on a user's behalf with the
 short-lived signed service token (`X-Sakip-Service-Token`).
 
@@ -17,13 +17,13 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 from sqlalchemy.orm import Session
 
-from services.workflow.errors import NotFound
 from shared.identity.api_tokens import TOKEN_PREFIX, resolve_api_token
 from shared.identity.loading import principal_for
 from shared.identity.models import User
 from shared.identity.principal import Principal
 from shared.identity.scope import tenant_scope
 from shared.identity.service_token import InvalidServiceToken, verify_service_token
+from shared.web.errors import NotFound
 from shared.web.json_errors import error_response
 from shared.web.resources import Resources
 from shared.web.resources import current_resources as resources

@@ -1,6 +1,7 @@
-"""The workflow API's plumbing shared by its blueprints: loading a JSON body with a marshmallow
-schema (422 with Indonesian field messages), one transaction per request, and the error answers
-(a WorkflowError becomes `{"error": {code, message, details?}}` with its own status)."""
+"""A service API's plumbing (workflow, reporting) shared by its blueprints: loading a JSON body
+with a marshmallow schema (422 with Indonesian field messages), one transaction per request, and
+the error answers
+(a ServiceError becomes `{"error": {code, message, details?}}` with its own status)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
-from services.workflow.auth import UNAUTHENTICATED_MESSAGE
-from services.workflow.errors import WorkflowError
 from shared.db import transaction
+from shared.web.errors import ServiceError
 from shared.web.json_errors import INVALID_MESSAGE, error_response
 from shared.web.resources import current_resources
 from shared.web.schemas import indonesian_errors
+from shared.web.service_auth import UNAUTHENTICATED_MESSAGE
 
 JSON_ONLY_MESSAGE = "Kirim data sebagai JSON (Content-Type: application/json)."
 
@@ -63,15 +64,15 @@ def unit_of_work() -> Iterator[Session]:
 
 
 def register_errors(target: Blueprint | Flask) -> None:
-    """Answer the workflow's refusals, invalid bodies and a missing login as the contract's JSON
+    """Answer the service's refusals, invalid bodies and a missing login as the contract's JSON
     (other HTTP errors already answer JSON through the app's own handler)."""
-    target.register_error_handler(WorkflowError, _workflow_error)
+    target.register_error_handler(ServiceError, _service_error)
     target.register_error_handler(ApiError, _api_error)
     target.register_error_handler(ValidationError, _invalid)
     target.register_error_handler(401, _unauthenticated)
 
 
-def _workflow_error(exc: WorkflowError) -> ResponseReturnValue:
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
     return error_response(exc.status, exc.message, details=exc.details)
 
 

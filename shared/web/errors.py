@@ -1,10 +1,10 @@
-"""The workflow's refusals: each carries its HTTP status and an Indonesian message (and, for a
-guard that does not hold, the list of what is missing)."""
+"""A service API's refusals (workflow, reporting): each carries its HTTP status and an Indonesian
+message (and, for a guard that does not hold, the list of what is missing)."""
 
 from __future__ import annotations
 
 
-class WorkflowError(Exception):
+class ServiceError(Exception):
     status = 409
 
     def __init__(self, message: str, details: list[str] | None = None) -> None:
@@ -13,18 +13,18 @@ class WorkflowError(Exception):
         self.details = details or []
 
 
-class NotFound(WorkflowError):
+class NotFound(ServiceError):
     status = 404
 
     def __init__(self, what: str = "Data") -> None:
         super().__init__(f"{what} tidak ditemukan.")
 
 
-class NotAllowed(WorkflowError):
+class NotAllowed(ServiceError):
     status = 403
 
 
-class Conflict(WorkflowError):
+class Conflict(ServiceError):
     status = 409
 
 
@@ -32,5 +32,8 @@ class GuardFailed(Conflict):
     """The step's output is not there yet; `details` says what is missing."""
 
 
-class Invalid(WorkflowError):
+class Invalid(ServiceError):
     status = 422
+
+
+WorkflowError = ServiceError  # the name the workflow's modules have used
