@@ -177,6 +177,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+def as_environ(settings: Settings) -> dict[str, str]:
+    """The settings as the environment variables that load them again (for a child process)."""
+    environ = {}
+    for f in SETTINGS:
+        value = getattr(settings, f.name)
+        environ[f.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
+    return environ
+
+
 def _validate(s: Settings) -> list[str]:
     problems = []
     if s.env not in ENVIRONMENTS:
@@ -191,8 +200,11 @@ def _validate(s: Settings) -> list[str]:
         problems.append("S3_ENDPOINT must be host:port without a scheme, e.g. minio:9000")
     if s.service_token_ttl_seconds < 5 or s.service_token_ttl_seconds > 900:
         problems.append("SERVICE_TOKEN_TTL_SECONDS must be between 5 and 900")
-    if not s.workflow_url.startswith(("http://", "https://")):
-        problems.append("WORKFLOW_URL must be an http:// or https:// URL")
+    for name, url in (("WORKFLOW_URL", s.workflow_url), ("REPORTING_URL", s.reporting_url)):
+        if not url.startswith(("http://", "https://")):
+            problems.append(f"{name} must be an http:// or https:// URL")
+    if s.report_lease_seconds < 2:
+        problems.append("REPORT_LEASE_SECONDS must be at least 2")
     if s.scheduler_interval_seconds < 1:
         problems.append("SCHEDULER_INTERVAL_SECONDS must be at least 1")
     if s.max_upload_bytes < 1:

@@ -147,12 +147,18 @@ class ObjectStore:
                                                 buffer_size=1024 * 1024))
 
     def sha256_of(self, key: str) -> str:
+        return self.describe(key).sha256
+
+    def describe(self, key: str) -> StoredObject:
+        """The stored object's SHA-256 and size, counted by reading it back."""
         response = self.open(key)
         try:
-            digest = hashlib.sha256()
+            digest, size = hashlib.sha256(), 0
             for chunk in response.stream(1024 * 1024):
                 digest.update(chunk)
-            return digest.hexdigest()
+                size += len(chunk)
+            return StoredObject(key=key, sha256=digest.hexdigest(), size=size,
+                                version_id=response.headers.get("x-amz-version-id"))
         finally:
             response.close()
             response.release_conn()

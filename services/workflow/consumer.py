@@ -1,4 +1,5 @@
-"""The workflow's event consumer process: applies intake's events to the SOP state machine.
+"""The workflow's event consumer process: applies intake's and reporting's events to the SOP
+state machine.
 
 `python -m services.workflow.consumer`. The handlers (`handlers.py`) follow each Bidang's package
 in the collection (SOP step 5); events of other types are acknowledged and left alone.

@@ -26,6 +26,7 @@ from shared.documents.models import CycleDocument, CycleDocumentKind
 from shared.identity.models import Bidang
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
+from shared.reporting.models import Report, ReportDecision, ReportKind
 from shared.sop.template import SopTemplateDefinition
 
 
@@ -114,8 +115,14 @@ def _all_packages_accepted(context: GuardContext, guard: dict[str, Any]) -> list
 
 
 def _report_approved(context: GuardContext, guard: dict[str, Any]) -> list[str]:
-    # The evaluation report and its approval are the reporting service's (issue 5); until a
-    # report of the cycle is approved by the kepala_dinas, step 6 cannot complete.
+    """An evaluation report of the cycle approved by the kepala_dinas since the step began (a
+    step reopened for correction needs the corrected report approved)."""
+    approved = context.session.scalar(select(Report.id).where(
+        Report.cycle_id == context.cycle.id, Report.kind == ReportKind.CYCLE.value,
+        Report.decision == ReportDecision.APPROVED.value,
+        Report.decided_at >= context.step.started_at).limit(1))
+    if approved is not None:
+        return []
     return ["Laporan hasil evaluasi SAKIP internal belum disetujui Kepala Dinas."]
 
 

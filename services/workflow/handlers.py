@@ -1,6 +1,7 @@
 """The workflow's handlers of intake's events: each Bidang's package and documents in the
 collection (SOP step 5) follow what happened in intake, and the collection completes by itself
-once every Bidang's package is accepted."""
+once every Bidang's package is accepted. HANDLERS also carries the reporting service's events
+(services.workflow.report_handlers: step 6 completes when the report is approved)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from services.workflow.collection import (
     package_row,
 )
 from services.workflow.cycles import complete_step, missing_of, step_of
+from services.workflow.report_handlers import REPORT_HANDLERS
 from shared.cycles.collection import COLLECTION_STEP
 from shared.cycles.models import (
     Cycle,
@@ -132,6 +134,7 @@ def complete_collection_if_done(session: Session, cycle: Cycle) -> None:
 
 
 HANDLERS: dict[str, SubStateHandler] = {
+    **REPORT_HANDLERS,
     SUBMISSION_SUBMITTED: submitted,
     SUBMISSION_WITHDRAWN: withdrawn,
     DOCUMENT_RETURNED: document_returned,

@@ -4,7 +4,7 @@ artifacts). Other services read them through these models; only the reporting se
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -107,6 +107,11 @@ class ReportDecision(StrEnum):
 
 
 LEASED_STATES = "state IN ('queued', 'running')"
+QUEUED_RESEND_SECONDS = 60  # a QUEUED report nobody claimed this long has its task sent again
+
+
+def _resend_at() -> datetime:
+    return now() + timedelta(seconds=QUEUED_RESEND_SECONDS)
 
 
 class Report(Base):
@@ -135,7 +140,7 @@ class Report(Base):
     # RUNNING: the lease ends here unless the worker's heartbeat extends it; QUEUED: the task is
     # sent again here if no worker has claimed it by then (a lost broker message). The reaper
     # scans both through ix_reports_lease_work.
-    lease_expires_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=_resend_at)
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     pdf_key: Mapped[str | None] = mapped_column(String(255))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
