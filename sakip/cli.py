@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -199,6 +200,39 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
     click.echo(f"API token {row.name!r} created for {username} ({until}):")
     click.echo(plaintext)
     click.echo("Copy it now: it will not be shown again (only its hash is stored).")
+
+
+@main.group()
+def rubric() -> None:
+    """LKE rubrics (the evaluation's criteria and weights)."""
+
+
+@rubric.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--code", required=True, help="rubric code, e.g. permenpanrb-12-2015")
+@click.option("--version", type=click.IntRange(min=1), required=True)
+@click.option("--name", required=True, help="the rubric's display name")
+@click.option("--regulation", required=True, help="the regulation the rubric implements")
+@click.option("--source", required=True, help="where the criteria come from (citation)")
+def rubric_import(file: Any, code: str, version: int, name: str, regulation: str,
+                  source: str) -> None:
+    """Publish an LKE workbook (XLSX) as a rubric version (again: no change)."""
+    from services.reporting.rubrics import publish_rubric
+    from shared.reporting.workbook import WorkbookError, import_lke_workbook
+    from shared.web.errors import Conflict
+
+    try:
+        definition = import_lke_workbook(file, code=code, version=version, name=name,
+                                         regulation=regulation, source=source)
+    except WorkbookError as exc:
+        raise click.ClickException("the workbook is not a valid LKE:\n" + str(exc)) from exc
+    try:
+        with _session(_settings()) as session:
+            published = publish_rubric(session, definition, by=None)
+            click.echo(f"rubric {published.code} v{published.version} published "
+                       f"({len(definition.criteria())} criteria)")
+    except Conflict as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import yaml
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.calendar import DurationUnit
+from shared.data_files import flatten_messages, line_index, line_of
 from shared.identity.roles import Role
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -185,7 +186,7 @@ def parse_template(text: str, *, source: str = "template") -> SopTemplateDefinit
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{source}: not valid YAML: {exc}") from exc
-    return _build(raw, source=source, lines=_line_index(node))
+    return _build(raw, source=source, lines=line_index(node))
 
 
 def template_from_document(document: Any, *, source: str) -> SopTemplateDefinition:
@@ -199,8 +200,8 @@ def _build(raw: Any, *, source: str, lines: dict[tuple[str, ...], int]) -> SopTe
     try:
         data = TemplateSchema().load(raw)
     except ValidationError as exc:
-        problems = [f"{source}:{_line_of(lines, path)}: {'.'.join(path) or '(root)'}: {msg}"
-                    for path, msg in _flatten(exc.messages)]
+        problems = [f"{source}:{line_of(lines, path)}: {'.'.join(path) or '(root)'}: {msg}"
+                    for path, msg in flatten_messages(exc.messages)]
         raise TemplateError("\n".join(problems)) from exc
     return SopTemplateDefinition(
         code=data["code"], version=data["version"], name=data["name"], header=data["header"],
@@ -225,46 +226,6 @@ def load_shipped_template(code: str, version: int) -> SopTemplateDefinition:
 def shipped_templates() -> list[SopTemplateDefinition]:
     return [parse_template(p.read_text(encoding="utf-8"), source=p.name)
             for p in sorted(TEMPLATES_DIR.glob("*.yaml"))]
-
-
-def _flatten(messages: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            sub = path if key == "_schema" else (*path, str(key))
-            out.extend(_flatten(value, sub))
-        return out
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [(path, "; ".join(messages))]
-    return [(path, str(messages))]
-
-
-def _line_index(node: yaml.Node | None) -> dict[tuple[str, ...], int]:
-    """The 1-based line of every field path in the YAML document."""
-    index: dict[tuple[str, ...], int] = {}
-
-    def walk(n: yaml.Node, path: tuple[str, ...]) -> None:
-        index[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            for key, value in n.value:
-                sub = (*path, str(key.value))
-                index[sub] = key.start_mark.line + 1
-                walk(value, sub)
-                index[sub] = key.start_mark.line + 1
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*path, str(i)))
-
-    if node is not None:
-        walk(node, ())
-    return index
-
-
-def _line_of(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> str:
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in lines:
-            return f"baris {lines[path[:cut]]}"
-    return "baris ?"
 
 
 def _jsonable(value: Any) -> Any:
