@@ -180,6 +180,8 @@ class ObjectStore:
             if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
                 return False
             raise StorageError(f"cannot stat {key}: {exc}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise StorageError(f"cannot stat {key}: {exc}") from exc
         return True
 
     def delete(self, key: str, *, missing_ok: bool = False) -> None:

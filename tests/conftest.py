@@ -29,6 +29,7 @@ from shared.db import make_engine, make_session_factory, migrate
 from shared.db.base import Base
 from shared.identity import passwords
 from shared.storage import ObjectStore
+from tests.reporting_world import ReportingWorld, build_reporting_world
 from tests.servers import served
 from tests.world import COLLECTING_AT, World, build_world
 
@@ -147,6 +148,14 @@ def world(session_factory: sessionmaker[Session], object_store: ObjectStore) -> 
 
 
 @pytest.fixture
+def reporting_world(session_factory: sessionmaker[Session],
+                    object_store: ObjectStore) -> ReportingWorld:
+    """The world with dinas-a's cycle collected through step 5 (step 6 active), dinas-b's
+    collecting, a dinas with no cycle and a deactivated one (tests/reporting_world.py)."""
+    return build_reporting_world(session_factory, object_store)
+
+
+@pytest.fixture
 def app(settings: Settings, object_store: ObjectStore,
         redis_client: redis.Redis) -> Iterator[Flask]:
     """The intake service on the test servers (Redis flushed: login limits start afresh),
@@ -168,8 +177,23 @@ def workflow_server(settings: Settings, object_store: ObjectStore,
 
 
 @pytest.fixture
-def portal_app(settings: Settings, workflow_server: str) -> Iterator[Flask]:
-    """The intake service (real clock) whose portal calls `workflow_server` over HTTP."""
-    application = create_intake_app(dataclasses.replace(settings, workflow_url=workflow_server))
+def reporting_server(settings: Settings, object_store: ObjectStore,
+                     redis_client: redis.Redis) -> Iterator[str]:
+    """The real reporting service (its REST API) on http://127.0.0.1:<free port>."""
+    # Imported here: only the tests that serve it pay for (and depend on) the whole service.
+    from services.reporting.app import create_app as create_reporting_app
+
+    application = create_reporting_app(settings)
+    with served(application, "reporting") as url:
+        yield url
+    application.extensions["sakip"].close()
+
+
+@pytest.fixture
+def portal_app(settings: Settings, workflow_server: str, reporting_server: str) -> Iterator[Flask]:
+    """The intake service (real clock) whose portal calls `workflow_server` and
+    `reporting_server` over HTTP."""
+    application = create_intake_app(dataclasses.replace(
+        settings, workflow_url=workflow_server, reporting_url=reporting_server))
     yield application
     application.extensions["sakip"].close()

@@ -5,6 +5,7 @@ timeout, results kept in the database by the tasks themselves (no result backend
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 from celery import Celery, signals
@@ -49,6 +50,15 @@ def make_celery(settings: Settings) -> Celery:
 celery_app = make_celery(load_settings())
 
 
+@cache
+def producer(settings: Settings) -> Celery:
+    """A Celery app that only sends tasks, to `settings`' broker (the API and the reaper send
+    with the settings of their own process or app, which tests point at their own Redis)."""
+    if settings == celery_app.conf.sakip_settings:
+        return celery_app
+    return make_celery(settings)
+
+
 @signals.setup_logging.connect
 def _setup_logging(**_: Any) -> None:
     settings: Settings = celery_app.conf.sakip_settings
@@ -59,6 +69,24 @@ def _setup_logging(**_: Any) -> None:
 def _serve_metrics(**_: Any) -> None:
     # Opened once the worker consumes from the broker, so an open port means "ready".
     start_metrics_server(int(os.environ.get("METRICS_PORT", "0")))
+
+
+@signals.worker_ready.connect
+def _start_reaper(**_: Any) -> None:
+    """Every worker reaps expired report leases (claims by conditional UPDATE make concurrent
+    reapers safe), a third of a lease apart: a killed build is requeued within ~1.3 leases."""
+    from sqlalchemy.pool import NullPool
+
+    from services.reporting.reaper import start_reaper
+    from shared.clock import now
+    from shared.db import make_engine, make_session_factory
+
+    settings: Settings = celery_app.conf.sakip_settings
+    # Runs in the worker's main process: no pooled connection may linger there for a pool
+    # child forked later to inherit, so each pass opens its own.
+    engine = make_engine(settings.effective_database_url, poolclass=NullPool)
+    start_reaper(make_session_factory(engine), settings, clock=now,
+                 interval_seconds=max(0.5, settings.report_lease_seconds / 3))
 
 
 @signals.before_task_publish.connect

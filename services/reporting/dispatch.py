@@ -13,16 +13,18 @@ import uuid
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from shared.config import Settings
+
 BUILD_TASK = "reporting.build_report"
 log = logging.getLogger(__name__)
 
 
-def enqueue_build(report_id: uuid.UUID) -> bool:
-    """Send the build task now; False (logged) when the broker cannot be reached."""
-    from services.reporting.celery_app import celery_app
+def enqueue_build(report_id: uuid.UUID, settings: Settings) -> bool:
+    """Send the build task to `settings`' broker now; False (logged) when it cannot be reached."""
+    from services.reporting.celery_app import producer
 
     try:
-        celery_app.send_task(BUILD_TASK, args=[str(report_id)], retry=False)
+        producer(settings).send_task(BUILD_TASK, args=[str(report_id)], retry=False)
     except Exception:  # the broker is down: the reaper re-sends QUEUED reports later
         log.warning("report build not sent, the reaper will resend it",
                     extra={"report_id": str(report_id)}, exc_info=True)
@@ -30,9 +32,9 @@ def enqueue_build(report_id: uuid.UUID) -> bool:
     return True
 
 
-def enqueue_after_commit(session: Session, report_id: uuid.UUID) -> None:
+def enqueue_after_commit(session: Session, report_id: uuid.UUID, settings: Settings) -> None:
     """Send the build of `report_id` when `session`'s transaction commits (never on rollback)."""
-    session.info.setdefault(_PENDING, []).append(report_id)
+    session.info.setdefault(_PENDING, []).append((report_id, settings))
 
 
 _PENDING = "reporting.builds_to_send"
@@ -40,8 +42,8 @@ _PENDING = "reporting.builds_to_send"
 
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
-    for report_id in session.info.pop(_PENDING, []):
-        enqueue_build(report_id)
+    for report_id, settings in session.info.pop(_PENDING, []):
+        enqueue_build(report_id, settings)
 
 
 @event.listens_for(Session, "after_rollback")

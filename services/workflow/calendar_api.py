@@ -24,7 +24,7 @@ from shared.calendar import DEFAULT_TIME_ZONE
 from shared.clock import now
 from shared.web.api_http import invalid, json_body, unit_of_work
 from shared.web.openapi import documented
-from shared.web.schemas import REQUIRED, StrictSchema, text
+from shared.web.schemas import MAX_YEAR, MIN_YEAR, REQUIRED, YEAR_MESSAGE, StrictSchema, text
 from shared.web.service_auth import caller, principal_required, require_visible_tenant
 
 bp = Blueprint("calendar", __name__, url_prefix="/api/v1")
@@ -212,7 +212,6 @@ def _year_arg() -> int | None:
     raw = request.args.get("year", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not calendars.MIN_YEAR <= int(raw) <= calendars.MAX_YEAR:
-        raise invalid("year", f"Tahun harus angka antara {calendars.MIN_YEAR} dan "
-                              f"{calendars.MAX_YEAR}.")
+    if not raw.isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+        raise invalid("year", YEAR_MESSAGE)
     return int(raw)

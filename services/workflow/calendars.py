@@ -51,10 +51,10 @@ from shared.identity.models import Tenant
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.web.errors import Conflict, Invalid, NotAllowed, NotFound
+from shared.web.schemas import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
 
 CALENDAR_KEEPERS = (Role.KEPALA_DINAS,)
 CITY_CALENDAR_KEEPER = Role.PLATFORM_ADMIN
-MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_NAME = 255
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DAY_NAMES: dict[int, str] = dict(get_day_names("wide", locale=LOCALE))  # 0 = Senin
@@ -333,7 +333,7 @@ def _require_tenant(session: Session, tenant_id: uuid.UUID) -> None:
 
 def require_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid(f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}.")
+        raise Invalid(YEAR_MESSAGE)
 
 
 def _manual_row(session: Session, tenant_id: uuid.UUID | None,

@@ -3,17 +3,13 @@ documented by shared.web.openapi (a route without `@documented` fails the build)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Flask
 
 from shared.web import openapi
-from shared.web.openapi import BEARER, BEARER_SCHEME
-from shared.web.service_auth import SERVICE_TOKEN_HEADER
+from shared.web.openapi import BEARER, BEARER_SCHEME, SERVICE_TOKEN, SERVICE_TOKEN_SCHEME
 
-SERVICE_TOKEN = "serviceToken"  # noqa: S105 - a security scheme's name
-API_PREFIX = "/api/"
 DOCUMENT = openapi.ApiDocument(
     title="SAKIP workflow API",
     description="Alur kerja SOP SAKIP: templat SOP, siklus dan langkahnya, tindakan tiap peran, "
@@ -21,9 +17,7 @@ DOCUMENT = openapi.ApiDocument(
                 "ISO 8601 (UTC).",
     security_schemes={
         BEARER: BEARER_SCHEME,
-        SERVICE_TOKEN: {"type": "apiKey", "in": "header", "name": SERVICE_TOKEN_HEADER,
-                        "description": "Token bertanda tangan berumur pendek dari portal staf, "
-                                       "atas nama pengguna yang sedang masuk."},
+        SERVICE_TOKEN: SERVICE_TOKEN_SCHEME,
     },
     error_descriptions={
         401: "Belum masuk: token tidak ada, salah, kedaluwarsa, dicabut, atau pengguna "
@@ -38,11 +32,6 @@ DOCUMENT = openapi.ApiDocument(
 )
 
 
-def api_blueprints(app: Flask) -> tuple[str, ...]:
-    """The names of the app's blueprints mounted under /api/ (all are documented)."""
-    return tuple(sorted(name for name, blueprint in app.blueprints.items()
-                        if (blueprint.url_prefix or "").startswith(API_PREFIX)))
-
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    return openapi.build_spec(app, replace(DOCUMENT, blueprints=api_blueprints(app)))
+    return openapi.build_api_spec(app, DOCUMENT)

@@ -11,26 +11,22 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from shared.calendar import DurationUnit
 from shared.cycles.models import CycleState, PackageProgress, StepState
 from shared.identity.roles import Role
-from shared.web.schemas import REQUIRED, Instant, StrictSchema, text
+from shared.web.schemas import (
+    REQUIRED,
+    UUID_MESSAGES,
+    Instant,
+    StrictSchema,
+    enum_of,
+    text,
+    year,
+)
 
-MIN_YEAR, MAX_YEAR = 2000, 2100
 REASON_LENGTH = 2000
-UUID_MESSAGES: dict[str, Any] = {**REQUIRED, "invalid_uuid": "Harus berupa UUID yang valid."}
 INSTANT_MESSAGES: dict[str, Any] = {**REQUIRED,
                     "invalid": "Tulis waktu dalam ISO 8601, mis. 2026-04-20T01:00:00+00:00.",
                     "invalid_awareness": "Sebutkan zona waktunya, mis. +00:00 atau +07:00."}
 
 
-def _year(*, required: bool) -> fields.Integer:
-    return fields.Integer(
-        required=required, strict=False,
-        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR,
-                                error=f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}."),
-        error_messages={**REQUIRED, "invalid": "Tahun harus berupa angka."})
-
-
-def _enum(values: Any) -> dict[str, Any]:
-    return {"enum": [v.value for v in values]}
 
 
 # -- requests --------------------------------------------------------------------------------------
@@ -42,7 +38,7 @@ class CycleQuerySchema(Schema):
         unknown = EXCLUDE
 
     tenant_id = fields.UUID(error_messages=UUID_MESSAGES)
-    year = _year(required=False)
+    year = year(required=False)
 
 
 class TemplateQuerySchema(Schema):
@@ -55,7 +51,7 @@ class TemplateQuerySchema(Schema):
 
 class OpenCycleSchema(StrictSchema):
     tenant_id = fields.UUID(required=True, error_messages=UUID_MESSAGES)
-    year = _year(required=True)
+    year = year(required=True)
     template_id = fields.UUID(required=True, error_messages=UUID_MESSAGES)
 
 
@@ -125,7 +121,7 @@ class CycleSummarySchema(Schema):
     id = fields.UUID(required=True)
     tenant_id = fields.UUID(required=True)
     year = fields.Integer(required=True)
-    state = fields.String(required=True, metadata=_enum(CycleState))
+    state = fields.String(required=True, metadata=enum_of(CycleState))
     template = fields.Nested(TemplateRefSchema, required=True)
     opened_at = Instant(required=True)
     completed_at = Instant(allow_none=True)
@@ -139,18 +135,18 @@ class CycleListSchema(Schema):
 
 class DurationSchema(Schema):
     amount = fields.Integer(required=True)
-    unit = fields.String(required=True, metadata=_enum(DurationUnit))
+    unit = fields.String(required=True, metadata=enum_of(DurationUnit))
 
 
 class StepSchema(Schema):
     id = fields.UUID(required=True)
     number = fields.Integer(required=True)
     activity = fields.String(required=True)
-    actors = fields.List(fields.String(metadata=_enum(Role)), required=True)
+    actors = fields.List(fields.String(metadata=enum_of(Role)), required=True)
     inputs = fields.List(fields.String(), required=True)
     output = fields.String(required=True)
     duration = fields.Nested(DurationSchema, required=True)
-    state = fields.String(required=True, metadata=_enum(StepState))
+    state = fields.String(required=True, metadata=enum_of(StepState))
     started_at = Instant(allow_none=True)
     due_at = Instant(allow_none=True)
     due_soon_at = Instant(allow_none=True)
@@ -197,7 +193,7 @@ class NoticeSchema(Schema):
 class PackageProgressSchema(Schema):
     bidang_id = fields.UUID(required=True)
     name = fields.String(required=True)
-    state = fields.String(required=True, metadata=_enum(PackageProgress))
+    state = fields.String(required=True, metadata=enum_of(PackageProgress))
     first_submitted_at = Instant(allow_none=True)
     accepted_at = Instant(allow_none=True)
     deadline = Instant(allow_none=True, metadata={

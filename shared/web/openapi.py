@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from apispec import APISpec
@@ -22,6 +22,7 @@ from marshmallow import Schema
 from werkzeug.routing import Rule
 
 from shared.web.schemas import ErrorSchema
+from shared.web.service_auth import SERVICE_TOKEN_HEADER
 
 F = TypeVar("F", bound=Callable[..., Any])
 API_VERSION = "1"
@@ -175,3 +176,22 @@ def _response(description: str, schema: type[Schema] | None,
 def _tag(rule: Rule) -> str:
     first = rule.rule.split("/")[3:4]  # /api/v1/<first>/...
     return first[0] if first and first[0] and "." not in first[0] else "meta"
+
+
+SERVICE_TOKEN = "serviceToken"  # noqa: S105 - a security scheme's name
+SERVICE_TOKEN_SCHEME = {
+    "type": "apiKey", "in": "header", "name": SERVICE_TOKEN_HEADER,
+    "description": "Token bertanda tangan berumur pendek dari portal staf, atas nama pengguna "
+                   "yang sedang masuk."}
+API_PREFIX = "/api/"
+
+
+def api_blueprints(app: Flask) -> tuple[str, ...]:
+    """The names of the app's blueprints mounted under /api/ (every one must be documented)."""
+    return tuple(sorted(name for name, blueprint in app.blueprints.items()
+                        if (blueprint.url_prefix or "").startswith(API_PREFIX)))
+
+
+def build_api_spec(app: Flask, document: ApiDocument) -> dict[str, Any]:
+    """The document of every blueprint a service API mounts under /api/."""
+    return build_spec(app, replace(document, blueprints=api_blueprints(app)))

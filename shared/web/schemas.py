@@ -11,6 +11,22 @@ from marshmallow import RAISE, Schema, fields, validate
 
 REQUIRED = {"required": "Wajib diisi.", "null": "Wajib diisi."}
 UNKNOWN_FIELD = "Isian tidak dikenal."
+MIN_YEAR, MAX_YEAR = 2000, 2100  # a cycle's year, a holiday's, a recap's
+YEAR_MESSAGE = f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}."
+UUID_MESSAGES: dict[str, Any] = {**REQUIRED, "invalid_uuid": "Harus berupa UUID yang valid."}
+
+
+def year(*, required: bool) -> fields.Integer:
+    """A year field (2000-2100), with Indonesian messages."""
+    return fields.Integer(
+        required=required, strict=False,
+        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR, error=YEAR_MESSAGE),
+        error_messages={**REQUIRED, "invalid": "Tahun harus berupa angka."})
+
+
+def enum_of(values: Any) -> dict[str, Any]:
+    """OpenAPI metadata listing an enum's values (for a field dumped as its string value)."""
+    return {"enum": [v.value for v in values]}
 
 
 def text(max_length: int, *, required: bool = True, **kwargs: Any) -> fields.String:
