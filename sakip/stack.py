@@ -70,8 +70,10 @@ class Stack:
         self._log_dir.mkdir(exist_ok=True)
         secrets_env = self._local_secrets()
         env = {**os.environ, **secrets_env, "SAKIP_STATE_DIR": str(self.state_dir),
-               # The portal calls the workflow this stack starts, whatever else is configured.
-               "WORKFLOW_URL": f"http://127.0.0.1:{self.ports.workflow}"}
+               # The portal calls the workflow and reporting services this stack starts,
+               # whatever else is configured.
+               "WORKFLOW_URL": f"http://127.0.0.1:{self.ports.workflow}",
+               "REPORTING_URL": f"http://127.0.0.1:{self.ports.reporting}"}
         env.setdefault("REDIS_URL", "")
         if not env["REDIS_URL"]:
             redis_server = RedisServer(self.state_dir / "redis")
@@ -117,12 +119,14 @@ class Stack:
 
     def _prepare(self, settings: Settings) -> None:
         from sakip.demo import seed_demo_data
+        from services.reporting.archive import Archive
         from shared.db import make_engine, make_session_factory, migrate, transaction
         from shared.storage import ObjectStore
 
         migrate.upgrade(settings.effective_database_url)
         store = ObjectStore.from_settings(settings)
         store.ensure_bucket()
+        Archive.from_settings(settings).ensure_bucket()  # approved reports, object lock on
         engine = make_engine(settings.effective_database_url)
         try:
             with transaction(make_session_factory(engine)) as session:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.intake import portal_cycles  # noqa: F401 - its pages join the portal blueprint
+from services.intake import (
+    portal_cycles,  # noqa: F401 - its pages join the portal blueprint
+    portal_reports,  # noqa: F401 - so do the step 6 pages
+)
 from services.intake.api import bp as api_bp
 from services.intake.portal import bp as portal_bp
 from shared.config import Settings
