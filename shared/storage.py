@@ -74,6 +74,18 @@ def object_key(*, tenant_id: uuid.UUID, kind: str, cycle_id: uuid.UUID | None = 
     return f"{scope}{kind}/{uuid.uuid4().hex}"
 
 
+def make_client(settings: Settings, endpoint: str, *, timeout: float = 30.0,
+                maxsize: int = 32) -> Minio:
+    """A minio client of `endpoint` with the platform's timeouts and bounded retries."""
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5.0, read=timeout),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        maxsize=maxsize,
+    )
+    return Minio(endpoint, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
+                 secure=settings.s3_secure, region=settings.s3_region, http_client=http)
+
+
 class ObjectStore:
     def __init__(self, client: Minio, bucket: str, presign_client: Minio | None = None) -> None:
         self.client = client
@@ -82,19 +94,9 @@ class ObjectStore:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout: float = 30.0) -> ObjectStore:
-        def client(endpoint: str) -> Minio:
-            http = urllib3.PoolManager(
-                timeout=urllib3.Timeout(connect=5.0, read=timeout),
-                retries=urllib3.Retry(total=2, backoff_factor=0.2,
-                                      status_forcelist=[500, 502, 503, 504]),
-                maxsize=32,
-            )
-            return Minio(endpoint, access_key=settings.s3_access_key,
-                         secret_key=settings.s3_secret_key, secure=settings.s3_secure,
-                         region=settings.s3_region, http_client=http)
-
-        return cls(client(settings.s3_endpoint), settings.s3_bucket,
-                   client(settings.presign_endpoint))
+        return cls(make_client(settings, settings.s3_endpoint, timeout=timeout),
+                   settings.s3_bucket,
+                   make_client(settings, settings.presign_endpoint, timeout=timeout))
 
     def ensure_bucket(self, *, versioning: bool = True) -> None:
         """Create the bucket if missing (idempotent), with versioning on."""

@@ -30,7 +30,7 @@ from minio.retention import Retention
 
 from shared.config import Settings
 from shared.reporting.models import Report
-from shared.storage import ObjectStore, StorageError
+from shared.storage import ObjectStore, StorageError, make_client
 
 PDF = "application/pdf"
 NO_LOCK_CONFIG = "ObjectLockConfigurationNotFoundError"
@@ -63,14 +63,7 @@ class Archive:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Archive:
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5.0, read=30.0),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2,
-                                  status_forcelist=[500, 502, 503, 504]),
-            maxsize=4)
-        client = Minio(settings.s3_endpoint, access_key=settings.s3_access_key,
-                       secret_key=settings.s3_secret_key, secure=settings.s3_secure,
-                       region=settings.s3_region, http_client=http)
+        client = make_client(settings, settings.s3_endpoint, maxsize=4)
         return cls(client, settings.s3_archive_bucket,
                    retention_days=settings.archive_retention_days)
 
