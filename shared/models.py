@@ -8,14 +8,32 @@ from shared.cycles.models import (
     CycleRequirement,
     CycleStep,
     SopTemplate,
+    SopTemplateTenant,
     TenantCalendar,
 )
 from shared.documents.models import DocumentVersion, ItemReview, Submission, SubmissionItem
 from shared.events.models import InboxEntry, OutboxEvent
-from shared.identity.models import ApiToken, Bidang, LoginSession, RoleGrant, Tenant, User
-from shared.reporting.models import Evaluation, EvaluationAnswer, Report, ReportReceipt, Rubric
+from shared.identity.models import (
+    AccountLink,
+    ApiToken,
+    Bidang,
+    ImportBatch,
+    LoginSession,
+    RoleGrant,
+    Tenant,
+    User,
+)
+from shared.reporting.models import (
+    Evaluation,
+    EvaluationAnswer,
+    Report,
+    ReportReceipt,
+    Rubric,
+    RubricTenant,
+)
 
 __all__ = [
+    "AccountLink",
     "ApiToken",
     "AuditEntry",
     "Bidang",
@@ -27,6 +45,7 @@ __all__ = [
     "DocumentVersion",
     "Evaluation",
     "EvaluationAnswer",
+    "ImportBatch",
     "InboxEntry",
     "ItemReview",
     "LoginSession",
@@ -35,7 +54,9 @@ __all__ = [
     "ReportReceipt",
     "RoleGrant",
     "Rubric",
+    "RubricTenant",
     "SopTemplate",
+    "SopTemplateTenant",
     "Submission",
     "SubmissionItem",
     "Tenant",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,9 +78,22 @@ class SopTemplate(Base):
     version: Mapped[int] = mapped_column(Integer)
     # A tenant's own variant; None for a city-wide template.
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))
+    # A city-wide template is offered to every dinas, or (False) only to those listed in
+    # sop_template_tenants.
+    all_tenants: Mapped[bool] = mapped_column(default=True, server_default=true())
     name: Mapped[str] = mapped_column(String(255))
     definition: Mapped[dict[str, Any]]
     published_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class SopTemplateTenant(Base):
+    """A dinas a city-wide template version is published to (when not to all)."""
+
+    __tablename__ = "sop_template_tenants"
+
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sop_templates.id"),
+                                                   primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
 
 
 class Cycle(Base):

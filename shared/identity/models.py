@@ -1,9 +1,12 @@
-"""Identity tables (owned by intake): tenants, Bidang, users, role grants, sessions, API tokens."""
+"""Identity tables (owned by intake): tenants, Bidang, users, role grants, sessions, API tokens,
+one-time account links (activation, password reset) and bulk-import batches."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -14,11 +17,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.clock import now
-from shared.db.base import Base, uuid_pk
+from shared.db.base import Base, JSONDoc, uuid_pk
 from shared.identity.roles import CITY_ROLES, TENANT_ROLES
 
 
@@ -37,6 +41,9 @@ class Tenant(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     deactivated_at: Mapped[datetime | None]
+    # The kepala_dinas administers the dinas; with this on, its kasubbag_program may too.
+    admin_delegated: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
 
 
 class Bidang(Base):
@@ -66,6 +73,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A temporary password (set by an administrator) stops working at this time.
+    password_expires_at: Mapped[datetime | None]
+    deactivated_at: Mapped[datetime | None]
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
@@ -151,3 +161,43 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class LinkPurpose(StrEnum):
+    ACTIVATION = "activation"  # a new account's first password (e.g. a new dinas's kepala_dinas)
+    RESET = "reset"  # a password reset issued by an administrator
+
+
+class AccountLink(Base):
+    """A one-time link that lets its holder set the account's password; only its SHA-256 is
+    stored, it expires, and using it (or issuing a newer one) ends it."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ImportBatch(Base):
+    """A bulk import of Bidang and users (CSV or XLSX) as previewed: its parsed rows and the
+    plan (create / change / unchanged / reject, per row); applying it carries the plan out."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    plan: Mapped[dict[str, Any]]
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    applied_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    applied_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,8 +39,19 @@ class Rubric(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     definition: Mapped[dict[str, Any]]
+    # Offered to every dinas, or (False) only to those listed in lke_rubric_tenants.
+    all_tenants: Mapped[bool] = mapped_column(default=True, server_default=true())
     published_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class RubricTenant(Base):
+    """A dinas a rubric version is published to (when not to all)."""
+
+    __tablename__ = "lke_rubric_tenants"
+
+    rubric_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lke_rubrics.id"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
 
 
 class EvaluationState(StrEnum):
