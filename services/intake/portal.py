@@ -161,13 +161,16 @@ def login() -> ResponseReturnValue:
     res = resources()
     with transaction(res.session_factory) as session:  # commits the audit of a refusal too
         outcome = log_in(session, res.redis, username=username, password=password,
-                         ip=request.remote_addr, user_agent=request.user_agent.string or None)
+                         ip=request.remote_addr, user_agent=request.user_agent.string or None,
+                         at=current_time())
         previous = request.cookies.get(SESSION_COOKIE)
         if outcome.token is not None and previous:
             revoke_session(session, previous)
     if outcome.token is None:
         return render_template("portal/login.html", next=target, username=username,
                                message=outcome.message), outcome.status
+    if outcome.must_change_password:  # a temporary password: its change comes first
+        target = url_for("portal.account_password", next=target)
     response = redirect(target or url_for("portal.home"), code=303)
     response.set_cookie(SESSION_COOKIE, outcome.token, path="/", httponly=True,
                         samesite="Lax", secure=_secure_cookie(),

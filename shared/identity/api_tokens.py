@@ -2,7 +2,8 @@
 
 The stored `prefix` (the first characters of the token) lets a user tell their tokens apart in a
 list without the table holding anything usable. A token stops working when revoked, when its
-`expires_at` has passed or when its user is deactivated. Every function works inside the caller's
+`expires_at` has passed or when its user (or the user's dinas) is deactivated, checked at every
+use. Every function works inside the caller's
 transaction; the caller commits.
 """
 
@@ -18,7 +19,8 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import now
-from shared.identity.models import ApiToken, User
+from shared.identity.models import ApiToken, Tenant, User
+from shared.identity.standing import account_usable
 
 TOKEN_PREFIX = "sakip_pat_"  # noqa: S105 - the public marker of a token, not a secret
 TOKEN_BYTES = 32
@@ -62,19 +64,21 @@ def create_api_token(
 
 
 def resolve_api_token(session: Session, plaintext: str) -> User | None:
-    """The active user a live token belongs to, recording its use; None for anything else."""
+    """The active user a live token belongs to, recording its use; None for anything else
+    (including a user, or a user's dinas, that has been deactivated)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     row = session.execute(
-        select(ApiToken, User)
+        select(ApiToken, User, Tenant)
         .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Tenant, Tenant.id == User.tenant_id)
         .where(ApiToken.token_hash == token_hash(plaintext))
     ).one_or_none()
     if row is None:
         return None
-    token, user = row
+    token, user, tenant = row
     moment = now()
-    if token.revoked_at is not None or not user.active:
+    if token.revoked_at is not None or not account_usable(user, tenant):
         return None
     if token.expires_at is not None and token.expires_at <= moment:
         return None

@@ -1,7 +1,8 @@
 """Server-side login sessions: the cookie carries a random opaque token, the database its hash.
 
 A session ends when it has been idle for `lifetime` (each use slides `expires_at`), when it is
-revoked (sign-out, "sign out everywhere else", password change) or when its user is deactivated.
+revoked (sign-out, "sign out everywhere else", password change) or when its user (or the user's
+dinas) is deactivated: that is checked at every use, so deactivation takes effect at once.
 Only the SHA-256 of the token is stored, so a leaked table does not hand out live cookies. Every
 function works inside the caller's transaction; the caller commits.
 
@@ -22,7 +23,8 @@ from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import now
-from shared.identity.models import LoginSession, User
+from shared.identity.models import LoginSession, Tenant, User
+from shared.identity.standing import account_usable
 
 TOKEN_BYTES = 32
 _MAX_TOUCH_INTERVAL = timedelta(seconds=60)
@@ -67,19 +69,23 @@ def start_session(
 
 
 def resolve_session(session: Session, token: str, *, lifetime: timedelta) -> User | None:
-    """The active user of a live session, sliding its idle timeout; None for anything else."""
+    """The active user of a live session, sliding its idle timeout; None for anything else
+    (including a user, or a user's dinas, that has been deactivated)."""
     if not token:
         return None
     row = session.execute(
-        select(LoginSession, User)
+        select(LoginSession, User, Tenant)
         .join(User, User.id == LoginSession.user_id)
+        .outerjoin(Tenant, Tenant.id == User.tenant_id)
         .where(LoginSession.token_hash == token_hash(token))
     ).one_or_none()
     if row is None:
         return None
-    login, user = row
+    login, user, tenant = row
     moment = now()
-    if login.revoked_at is not None or login.expires_at <= moment or not user.active:
+    if login.revoked_at is not None or login.expires_at <= moment:
+        return None
+    if not account_usable(user, tenant):
         return None
     if moment - login.last_seen_at >= touch_interval(lifetime):
         login.last_seen_at = moment
