@@ -1,6 +1,7 @@
 """The working-time calendars as administrators keep them: a tenant's time zone and office hours
-(its kepala_dinas), holidays added or national dates cancelled for one tenant (its kepala_dinas)
-or the whole city (the platform_admin), and the holiday list of a year as administrators see it
+and the holidays added or national dates cancelled for one tenant (whoever administers the dinas:
+its kepala_dinas, or its kasubbag_program when delegated), those of the whole city (the
+platform_admin), and the holiday list of a year as administrators see it
 (national dates the `holidays` package only estimates are flagged).
 
 Every change is audited and then recomputes the deadline plan of the active steps whose window it
@@ -47,13 +48,14 @@ from shared.cycles.models import (
 )
 from shared.cycles.templates import cycle_definition
 from shared.i18n import LOCALE, format_date
+from shared.identity.admin_scope import can_administer
 from shared.identity.models import Tenant
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.web.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared.web.schemas import MAX_YEAR, MIN_YEAR, YEAR_MESSAGE
 
-CALENDAR_KEEPERS = (Role.KEPALA_DINAS,)
+CALENDAR_KEEPERS = (Role.KEPALA_DINAS,)  # and whoever administers the dinas (admin_scope)
 CITY_CALENDAR_KEEPER = Role.PLATFORM_ADMIN
 MAX_NAME = 255
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -169,9 +171,9 @@ def _label_pattern(label: str) -> re.Pattern[str]:
 def set_office_hours(session: Session, tenant_id: uuid.UUID, time_zone: str,
                      office_hours: Mapping[Any, Any], *, principal: Principal | None,
                      at: datetime) -> OfficeHours:
-    """The kepala_dinas sets the tenant's time zone and office hours (a weekday left out is
+    """The dinas's administrator sets its time zone and office hours (a weekday left out is
     closed); every active step of the tenant is re-planned."""
-    require_role(principal, tenant_id, CALENDAR_KEEPERS, "mengubah jam kerja")
+    _require_tenant_keeper(session, principal, tenant_id, "mengubah jam kerja")
     _require_tenant(session, tenant_id)
     zone = validate_time_zone(time_zone)
     hours = validate_office_hours(office_hours)
@@ -319,11 +321,20 @@ def remove_holiday(session: Session, *, tenant_id: uuid.UUID | None, day: date,
 def _require_keeper(session: Session, principal: Principal | None,
                     tenant_id: uuid.UUID | None) -> None:
     if tenant_id is not None:
-        require_role(principal, tenant_id, CALENDAR_KEEPERS, "mengubah hari libur")
+        _require_tenant_keeper(session, principal, tenant_id, "mengubah hari libur")
         _require_tenant(session, tenant_id)
     elif principal is not None and not principal.has_role(CITY_CALENDAR_KEEPER):
         raise NotAllowed(f"Hanya {CITY_CALENDAR_KEEPER.label} yang dapat mengubah hari libur "
                          "seluruh kota.")
+
+
+def _require_tenant_keeper(session: Session, principal: Principal | None,
+                           tenant_id: uuid.UUID, what: str) -> None:
+    """The kepala_dinas, or the kasubbag_program when the administration of the dinas is
+    delegated to them (shared.identity.admin_scope)."""
+    if principal is not None and can_administer(session, principal, tenant_id):
+        return
+    require_role(principal, tenant_id, CALENDAR_KEEPERS, what)
 
 
 def _require_tenant(session: Session, tenant_id: uuid.UUID) -> None:
