@@ -2,12 +2,13 @@
 signed-in user's behalf: each call carries a fresh short-lived service token
 (X-Sakip-Service-Token) naming the user, and the called service checks the role again itself.
 
-JSON in and out, a short timeout, no proxy (a service-to-service call). A refusal arrives as the
-services' common error body ({"error": {code, message, details?, fields?}}) and is raised as the
-client's `ServiceCallError` subclass with the same status, Indonesian message, `details` and
-`fields` (422); a service that cannot be reached, or that refuses the portal's own token, is a
-503 with a message a civil servant understands. The workflow and reporting clients differ only
-in their base URL, their error class and those two messages.
+JSON in and out (a multipart form to send a file), a short timeout, no proxy (a
+service-to-service call). A refusal arrives as the services' common error body ({"error": {code,
+message, details?, fields?}}) and is raised as the client's `ServiceCallError` subclass with the
+same status, Indonesian message, `details` and `fields` (422); a service that cannot be
+reached, or that refuses the portal's own token, is a 503 with a message a civil servant
+understands. The workflow and reporting clients differ only in their base URL, their error class
+and those two messages.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -86,8 +88,27 @@ class ServiceClient:
     def put(self, path: str, body: Mapping[str, Any]) -> Any:
         return self._call("PUT", path, body=dict(body))
 
+    def delete(self, path: str) -> Any:
+        return self._call("DELETE", path)
+
+    def post_file(self, path: str, *, fields: Mapping[str, str | list[str]],
+                  file: UploadedFile) -> Any:
+        """POST a multipart form: text `fields` (a list repeats the field) and one `file`
+        (an uploaded file the portal already holds in memory, e.g. a template or a workbook)."""
+        boundary = "sakip-" + secrets.token_hex(16)
+        parts: list[bytes] = []
+        for name, value in fields.items():
+            for item in value if isinstance(value, list) else [value]:
+                parts.append(_form_part(boundary, name, item.encode()))
+        parts.append(_form_part(boundary, file.field, file.data, filename=file.filename,
+                                content_type=file.content_type))
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self._call("POST", path,
+                          encoded=(data, f"multipart/form-data; boundary={boundary}"))
+
     def _call(self, method: str, path: str, *, query: Query | None = None,
-              body: dict[str, Any] | None = None) -> Any:
+              body: dict[str, Any] | None = None,
+              encoded: tuple[bytes, str] | None = None) -> Any:
         words = self.words
         url = self._base + path
         if query:
@@ -101,6 +122,8 @@ class ServiceClient:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        elif encoded is not None:  # a body already encoded, with its content type
+            data, headers["Content-Type"] = encoded
         # The base URL was checked to be http(s) above.
         request = urllib.request.Request(url, data=data, headers=headers,  # noqa: S310
                                          method=method)
@@ -123,6 +146,31 @@ class ServiceClient:
         except ValueError as exc:
             log.warning("%s %s %s answered something other than JSON", words.name, method, path)
             raise self.error(503, words.unreachable) from exc
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file to send in a multipart form: its form field, name, type and bytes."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _form_part(boundary: str, name: str, value: bytes, *, filename: str | None = None,
+               content_type: str | None = None) -> bytes:
+    """One part of a multipart/form-data body (names quoted, CR/LF and quotes removed)."""
+    def quoted(text: str) -> str:
+        return text.replace("\r", "").replace("\n", "").replace('"', "")
+
+    disposition = f'form-data; name="{quoted(name)}"'
+    if filename is not None:
+        disposition += f'; filename="{quoted(filename)}"'
+    head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+    if content_type is not None:
+        head += f"Content-Type: {quoted(content_type)}\r\n"
+    return head.encode() + b"\r\n" + value + b"\r\n"
 
 
 def refusal(status: int, raw: bytes, *, error: type[E], unreachable: str) -> E:

@@ -23,7 +23,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.reporting import access
-from services.reporting.rubrics import DEFAULT_RUBRIC, ensure_bundled_rubrics, latest_rubric
+from services.reporting.rubrics import (
+    DEFAULT_RUBRIC,
+    ensure_bundled_rubrics,
+    latest_rubric,
+    rubric_offered,
+)
 from shared import audit
 from shared.cycles.models import Cycle, CycleState, CycleStep, StepState
 from shared.cycles.templates import cycle_definition
@@ -200,7 +205,7 @@ def merged(session: Session, cycle: Cycle, evaluation: Evaluation | None,
     note?, evidence?}}), `findings`, `recommendations`. An unknown criterion or answer value, or
     evidence that is not an accepted document of the cycle, is refused (Invalid, every problem
     in `details`); a rubric change once answers exist is refused (Conflict)."""
-    rubric = _rubric_for(session, evaluation, change.get("rubric_id"))
+    rubric = _rubric_for(session, cycle, evaluation, change.get("rubric_id"))
     entries = entries_of(session, evaluation) if evaluation is not None else {}
     if evaluation is not None and rubric.id != evaluation.rubric_id:
         if any(entry.answer is not None for entry in entries.values()):
@@ -344,27 +349,34 @@ def require_reason(reason: str | None) -> str:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _rubric_for(session: Session, evaluation: Evaluation | None,
+def _rubric_for(session: Session, cycle: Cycle, evaluation: Evaluation | None,
                 rubric_id: uuid.UUID | None) -> Rubric:
+    """The rubric asked for (it must be offered to the cycle's dinas), the evaluation's own (kept
+    even if no longer offered: its answers were given against it), or the default."""
     if rubric_id is not None:
         rubric = session.get(Rubric, rubric_id)
         if rubric is None:
             raise Invalid("Isian LKE tidak valid.", [f"Rubrik {rubric_id} tidak ditemukan."])
+        if evaluation is not None and rubric.id == evaluation.rubric_id:
+            return rubric
+        if not rubric_offered(session, rubric, cycle.tenant_id):
+            raise Invalid("Isian LKE tidak valid.", [
+                f"Rubrik {rubric.name} versi {rubric.version} tidak diterbitkan untuk "
+                "perangkat daerah ini."])
         return rubric
     if evaluation is not None:
         return session.get_one(Rubric, evaluation.rubric_id)
-    return default_rubric(session)
+    return default_rubric(session, cycle.tenant_id)
 
 
-def default_rubric(session: Session) -> Rubric:
-    """The newest version of the rubric the SOP cites (the bundled files published on first
-    need)."""
-    rubric = latest_rubric(session, DEFAULT_RUBRIC)
-    if rubric is None:
+def default_rubric(session: Session, tenant_id: uuid.UUID) -> Rubric:
+    """The newest version offered to the dinas of the rubric the SOP cites (the bundled files
+    published on first need)."""
+    if latest_rubric(session, DEFAULT_RUBRIC) is None:
         ensure_bundled_rubrics(session)
-        rubric = latest_rubric(session, DEFAULT_RUBRIC)
+    rubric = latest_rubric(session, DEFAULT_RUBRIC, tenant_id=tenant_id)
     if rubric is None:
-        raise Conflict("Belum ada rubrik LKE yang diterbitkan.")
+        raise Conflict("Belum ada rubrik LKE yang diterbitkan untuk perangkat daerah ini.")
     return rubric
 
 

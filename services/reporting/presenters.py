@@ -5,7 +5,7 @@ accepted evidence of a cycle, and reports with their files, decision and receipt
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from services.reporting import reports
 from services.reporting.evaluations import EvidenceVersion, Sheet
 from shared.identity.models import User
 from shared.identity.principal import Principal
+from shared.publication_targets import Targets, visible_ids
 from shared.reporting.models import Evaluation, Report, ReportReceipt, ReportState, Rubric
 from shared.reporting.rubric import AnswerProblem, Score, unanswered
 
@@ -22,6 +23,12 @@ from shared.reporting.rubric import AnswerProblem, Score, unanswered
 def rubric_summary(rubric: Rubric) -> dict[str, Any]:
     return {"id": rubric.id, "code": rubric.code, "version": rubric.version,
             "name": rubric.name, "regulation": rubric.definition.get("regulation", "")}
+
+
+def rubric_offer(targets: Targets, readable: Collection[uuid.UUID] | None) -> dict[str, Any]:
+    """Whom a rubric version is published to, as the caller may be told (a dinas hears only
+    about itself)."""
+    return {"all_tenants": targets.all_tenants, "tenant_ids": visible_ids(targets, readable)}
 
 
 def rubric_detail(rubric: Rubric) -> dict[str, Any]:

@@ -109,6 +109,9 @@ class RubricImportSchema(Schema):
     name = text(255)
     regulation = text(1000)
     source = text(2000)
+    tenant_ids = fields.List(fields.UUID(), load_default=None, metadata={
+        "description": "hanya untuk perangkat daerah ini (isian diulang atau dipisah koma); "
+                       "kosong: semua"})
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -119,6 +122,11 @@ class RubricSummarySchema(Schema):
     version = fields.Integer(required=True)
     name = fields.String(required=True)
     regulation = fields.String(required=True)
+    all_tenants = fields.Boolean(metadata={
+        "description": "diterbitkan untuk semua perangkat daerah (daftar dan impor rubrik)"})
+    tenant_ids = fields.List(fields.UUID(), metadata={
+        "description": "perangkat daerah tujuan bila tidak untuk semua (yang terlihat oleh "
+                       "Anda)"})
 
 
 class RubricDetailSchema(RubricSummarySchema):

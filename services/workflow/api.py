@@ -47,6 +47,8 @@ from shared.cycles.models import Cycle, SopTemplate
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
 from shared.identity.scope import scoped
+from shared.publication_targets import FIELD as TARGETS_FIELD
+from shared.publication_targets import checked_targets, parse_tenant_ids
 from shared.sop.template import TemplateError, parse_template
 from shared.web.api_http import ApiError, invalid, json_body, unit_of_work
 from shared.web.errors import Invalid, NotAllowed, NotFound
@@ -68,25 +70,32 @@ def _json(schema: Any, data: Any, status: int = 200) -> ResponseReturnValue:
 
 @bp.get("/templates")
 @principal_required
-@documented(summary="Templat SOP yang terlihat: seluruh kota dan varian dinas Anda",
+@documented(summary="Templat SOP yang ditawarkan kepada Anda: seluruh kota (untuk semua dinas "
+                    "atau dinas Anda) dan varian dinas Anda",
             responses={200: ("Templat", TemplateListSchema)})
 def list_templates() -> ResponseReturnValue:
+    principal = caller()
     with unit_of_work() as session:
-        templates = presenters.visible_templates(session, caller())
+        templates = presenters.visible_templates(session, principal)
         return _json(TemplateListSchema(), {
-            "templates": [presenters.template_summary(t) for t in templates]})
+            "templates": presenters.template_summaries(session, principal, templates)})
 
 
 @bp.post("/templates")
 @principal_required
 @documented(summary="Terbitkan versi templat SOP (berkas YAML)",
-            description="Administrator Platform menerbitkan templat seluruh kota; Kepala Dinas "
+            description="Administrator Platform menerbitkan templat seluruh kota, untuk semua "
+                        "perangkat daerah atau hanya yang disebut di `tenant_ids`; Kepala Dinas "
                         "menerbitkan varian untuk dinasnya dengan `?tenant_id=`. Berkas yang "
                         "tidak valid dijawab 422 dengan `details`: satu baris per masalah, "
-                        "menyebut baris dan isiannya.",
+                        "menyebut baris dan isiannya; tidak ada yang disimpan. Versi yang sama "
+                        "dengan isi yang sama dijawab 200 (tujuannya diganti dengan yang "
+                        "dikirim).",
             body=TemplateFileSchema, body_content_type="multipart/form-data",
             other_bodies={"application/yaml": None, "text/yaml": None},
-            query={"tenant_id": ("string", "UUID dinas untuk varian dinas")},
+            query={"tenant_id": ("string", "UUID dinas untuk varian dinas"),
+                   "tenant_ids": ("string", "templat seluruh kota: UUID perangkat daerah tujuan, "
+                                            "dipisah koma (kosong: semua)")},
             responses={201: ("Diterbitkan", TemplateDetailSchema),
                        200: ("Versi yang sama sudah diterbitkan", TemplateDetailSchema)},
             errors=(403, 404, 409, 413, 415, 422))
@@ -101,11 +110,17 @@ def publish_template() -> ResponseReturnValue:
         except TemplateError as exc:
             raise Invalid("Berkas templat tidak valid.",
                           [line for line in str(exc).splitlines() if line.strip()]) from exc
+        picked = parse_tenant_ids(request.args.getlist(TARGETS_FIELD)
+                                  + request.form.getlist(TARGETS_FIELD))
+        if tenant_id is not None and picked is not None:
+            raise invalid(TARGETS_FIELD, "Varian dinas hanya berlaku bagi dinasnya sendiri.")
+        targets = checked_targets(session, picked) if tenant_id is None else None
         existed = session.scalar(select(SopTemplate.id).where(
             SopTemplate.code == definition.code, SopTemplate.version == definition.version))
         template = cycles.publish_template(session, definition, tenant_id=tenant_id,
-                                           actor_id=principal.user_id)
-        return _json(TemplateDetailSchema(), presenters.template_detail(template),
+                                           actor_id=principal.user_id, targets=targets)
+        return _json(TemplateDetailSchema(),
+                     presenters.template_detail(session, principal, template),
                      200 if existed else 201)
 
 
@@ -114,11 +129,13 @@ def publish_template() -> ResponseReturnValue:
 @documented(summary="Satu templat SOP beserta isinya",
             responses={200: ("Templat", TemplateDetailSchema)}, errors=(404,))
 def get_template(template_id: uuid.UUID) -> ResponseReturnValue:
+    principal = caller()
     with unit_of_work() as session:
         template = session.get(SopTemplate, template_id)
-        if template is None or not presenters.template_visible(caller(), template):
+        if template is None or not presenters.template_visible(session, principal, template):
             raise NotFound("Templat SOP")
-        return _json(TemplateDetailSchema(), presenters.template_detail(template))
+        return _json(TemplateDetailSchema(),
+                     presenters.template_detail(session, principal, template))
 
 
 def _require_publisher(principal: Principal, tenant_id: uuid.UUID | None) -> None:
@@ -205,7 +222,7 @@ def open_cycle() -> ResponseReturnValue:
     with unit_of_work() as session:
         require_visible_tenant(principal, body["tenant_id"], "Perangkat daerah")
         template = session.get(SopTemplate, body["template_id"])
-        if template is None or not presenters.template_visible(principal, template):
+        if template is None or not presenters.template_visible(session, principal, template):
             raise NotFound("Templat SOP")
         cycle = cycles.open_cycle(session, tenant_id=body["tenant_id"], year=body["year"],
                                   template=template, at=now(), principal=principal)

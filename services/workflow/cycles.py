@@ -38,12 +38,22 @@ from shared.cycles.models import (
     CycleState,
     CycleStep,
     SopTemplate,
+    SopTemplateTenant,
     StepState,
 )
 from shared.cycles.templates import cycle_definition, definition_of
 from shared.events import emit, new_event
+from shared.identity.models import Tenant
 from shared.identity.principal import Principal
 from shared.identity.roles import Role
+from shared.publication_targets import (
+    EVERY_TENANT,
+    LinkTable,
+    Targets,
+    store_targets,
+    stored_targets,
+    targets_audit,
+)
 from shared.sop.template import SopTemplateDefinition
 from shared.web.errors import Conflict, GuardFailed, Invalid, NotAllowed, NotFound
 
@@ -51,6 +61,9 @@ SERVICE = "workflow"
 OPENERS = (Role.KEPALA_DINAS, Role.KASUBBAG_PROGRAM)
 CORRECTORS = (Role.KEPALA_DINAS,)
 MAX_REASON = 2000
+# Where a city-wide template version keeps the dinas it is published to (when not to all).
+TEMPLATE_TARGETS = LinkTable(owner=SopTemplateTenant.template_id,
+                             tenant=SopTemplateTenant.tenant_id)
 
 
 # -- who may act ----------------------------------------------------------------------------------
@@ -84,24 +97,60 @@ def require_reason(reason: str | None, what: str = "Alasan") -> str:
 
 def publish_template(session: Session, definition: SopTemplateDefinition, *,
                      tenant_id: uuid.UUID | None = None,
-                     actor_id: uuid.UUID | None = None) -> SopTemplate:
+                     actor_id: uuid.UUID | None = None,
+                     targets: Targets | None = None) -> SopTemplate:
     """Store a template version (once: publishing the same code and version again returns it,
-    and a different document under a published code and version is refused)."""
+    and a different document under a published code and version is refused).
+
+    A city-wide version is offered to the dinas of `targets` (None: every dinas when new, as it
+    was when already published); publishing it again with other targets changes only them,
+    audited. A dinas's own variant (`tenant_id`) is offered to that dinas alone."""
+    if tenant_id is not None and targets is not None and not targets.all_tenants:
+        raise Invalid("Varian dinas hanya berlaku bagi dinasnya sendiri; pilihan perangkat "
+                      "daerah hanya untuk templat seluruh kota.")
     existing = session.scalars(select(SopTemplate).where(
         SopTemplate.code == definition.code, SopTemplate.version == definition.version)).first()
     if existing is not None:
         if existing.definition != definition.raw or existing.tenant_id != tenant_id:
             raise Conflict(f"Templat {definition.code} versi {definition.version} sudah "
                            "diterbitkan dengan isi lain; terbitkan sebagai versi baru.")
+        if tenant_id is None and targets is not None:
+            _retarget(session, existing, targets, actor_id=actor_id)
         return existing
     template = SopTemplate(code=definition.code, version=definition.version, tenant_id=tenant_id,
                            name=definition.name, definition=definition.raw)
     session.add(template)
     session.flush()
+    offered = targets or EVERY_TENANT
+    store_targets(session, TEMPLATE_TARGETS, template, offered)
     audit.record(session, service=SERVICE, action="template.published", target_type="template",
                  target_id=template.id, tenant_id=tenant_id, actor_user_id=actor_id,
-                 after={"code": definition.code, "version": definition.version})
+                 after={"code": definition.code, "version": definition.version,
+                        "name": definition.name,
+                        **(targets_audit(session, offered) if tenant_id is None else {})})
     return template
+
+
+def _retarget(session: Session, template: SopTemplate, targets: Targets, *,
+              actor_id: uuid.UUID | None) -> None:
+    before = stored_targets(session, TEMPLATE_TARGETS, template)
+    if before == targets:
+        return
+    old_words = targets_audit(session, before)
+    store_targets(session, TEMPLATE_TARGETS, template, targets)
+    audit.record(session, service=SERVICE, action="template.targets_changed",
+                 target_type="template", target_id=template.id, actor_user_id=actor_id,
+                 before={"code": template.code, "version": template.version, **old_words},
+                 after={"code": template.code, "version": template.version,
+                        **targets_audit(session, targets)})
+
+
+def template_offered(session: Session, template: SopTemplate, tenant_id: uuid.UUID) -> bool:
+    """May the dinas run a cycle on this template version (its own variant, or a city-wide
+    version published to every dinas or to it)?"""
+    if template.tenant_id is not None:
+        return template.tenant_id == tenant_id
+    return stored_targets(session, TEMPLATE_TARGETS, template).offers(tenant_id)
 
 
 def get_cycle(session: Session, cycle_id: uuid.UUID, *, for_update: bool = False) -> Cycle:
@@ -132,8 +181,13 @@ def open_cycle(session: Session, *, tenant_id: uuid.UUID, year: int, template: S
     if not 2000 <= year <= 2100:
         raise Invalid("Tahun siklus harus antara 2000 dan 2100.")
     definition = definition_of(template)
-    if template.tenant_id not in (None, tenant_id):
+    if not template_offered(session, template, tenant_id):
         raise NotFound("Templat SOP")
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("Perangkat daerah")
+    if not tenant.active:
+        raise Conflict(f"{tenant.name} sudah dinonaktifkan; siklus baru tidak dapat dibuka.")
     clash = session.scalar(select(Cycle.id).where(
         Cycle.tenant_id == tenant_id, Cycle.year == year, Cycle.state != CycleState.CANCELLED))
     if clash:

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.workflow.actions import document_list
 from services.workflow.collection import outstanding
-from services.workflow.cycles import missing_of, steps_of
+from services.workflow.cycles import TEMPLATE_TARGETS, missing_of, steps_of, template_offered
 from shared.audit import AuditEntry
 from shared.cycles.collection import collection_deadline, collection_step
 from shared.cycles.models import (
@@ -32,6 +32,13 @@ from shared.cycles.templates import cycle_definition
 from shared.identity.models import Bidang, User
 from shared.identity.principal import Principal
 from shared.identity.scope import tenant_scope
+from shared.publication_targets import (
+    Targets,
+    offer_scope,
+    offered_to,
+    stored_targets_of,
+    visible_ids,
+)
 
 SYSTEM_ACTOR = "sistem"
 
@@ -39,27 +46,55 @@ SYSTEM_ACTOR = "sistem"
 # -- templates -------------------------------------------------------------------------------------
 
 def visible_templates(session: Session, principal: Principal) -> list[SopTemplate]:
-    """The city-wide templates and the variants of the tenants the principal may read."""
+    """What the principal is offered: the city-wide versions published to every dinas or to one
+    of the principal's, and the variants of those dinas. The city (its read roles, and the
+    platform_admin who publishes them) sees every city-wide version; a dinas's variant is that
+    dinas's data (the platform_admin reads none)."""
     scope = tenant_scope(principal)
     query = select(SopTemplate).order_by(SopTemplate.code, SopTemplate.version)
-    if not scope.all_tenants_readable:
-        query = query.where(or_(SopTemplate.tenant_id.is_(None),
-                                SopTemplate.tenant_id.in_(scope.readable)))
-    return list(session.scalars(query))
+    if scope.all_tenants_readable:
+        return list(session.scalars(query))
+    offered = offer_scope(principal)
+    city_wide: ColumnElement[bool] = SopTemplate.tenant_id.is_(None)
+    if offered is not None:
+        city_wide = and_(city_wide, offered_to(
+            TEMPLATE_TARGETS, all_column=SopTemplate.all_tenants, id_column=SopTemplate.id,
+            tenant_ids=offered))
+    variants = SopTemplate.tenant_id.in_(scope.readable) if scope.readable else None
+    return list(session.scalars(query.where(
+        or_(city_wide, variants) if variants is not None else city_wide)))
 
 
-def template_visible(principal: Principal, template: SopTemplate) -> bool:
-    return template.tenant_id is None or tenant_scope(principal).can_read(template.tenant_id)
+def template_visible(session: Session, principal: Principal, template: SopTemplate) -> bool:
+    if template.tenant_id is not None:
+        return tenant_scope(principal).can_read(template.tenant_id)
+    offered = offer_scope(principal)
+    return offered is None or any(template_offered(session, template, tenant_id)
+                                  for tenant_id in offered)
 
 
-def template_summary(template: SopTemplate) -> dict[str, Any]:
+def template_summaries(session: Session, principal: Principal,
+                       templates: Sequence[SopTemplate]) -> list[dict[str, Any]]:
+    """Each template with the dinas it is published to (a dinas is told only about itself)."""
+    targets = stored_targets_of(session, TEMPLATE_TARGETS, templates)
+    readable = offer_scope(principal)
+    return [_template_summary(t, targets[t.id], readable) for t in templates]
+
+
+def template_detail(session: Session, principal: Principal,
+                    template: SopTemplate) -> dict[str, Any]:
+    return {**template_summaries(session, principal, [template])[0],
+            "definition": template.definition}
+
+
+def _template_summary(template: SopTemplate, targets: Targets,
+                      readable: frozenset[uuid.UUID] | None) -> dict[str, Any]:
     return {"id": template.id, "code": template.code, "version": template.version,
             "name": template.name, "tenant_id": template.tenant_id,
+            "all_tenants": template.tenant_id is None and targets.all_tenants,
+            "tenant_ids": [template.tenant_id] if template.tenant_id is not None
+            else visible_ids(targets, readable),
             "published_at": template.published_at}
-
-
-def template_detail(template: SopTemplate) -> dict[str, Any]:
-    return {**template_summary(template), "definition": template.definition}
 
 
 # -- cycles ----------------------------------------------------------------------------------------

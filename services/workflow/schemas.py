@@ -89,6 +89,9 @@ class TemplateFileSchema(Schema):
     """A template file sent as a multipart form (it may also be the raw YAML body)."""
 
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    tenant_ids = fields.List(fields.UUID(), metadata={
+        "description": "templat seluruh kota: hanya untuk perangkat daerah ini (isian diulang "
+                       "atau dipisah koma; juga dapat dikirim di query); kosong: semua"})
 
 
 # -- answers ---------------------------------------------------------------------------------------
@@ -99,6 +102,11 @@ class TemplateSchema(Schema):
     version = fields.Integer(required=True)
     name = fields.String(required=True)
     tenant_id = fields.UUID(allow_none=True, metadata={"description": "None: city-wide"})
+    all_tenants = fields.Boolean(required=True, metadata={
+        "description": "templat seluruh kota yang diterbitkan untuk semua perangkat daerah"})
+    tenant_ids = fields.List(fields.UUID(), required=True, metadata={
+        "description": "perangkat daerah tujuan bila tidak untuk semua (yang terlihat oleh "
+                       "Anda); varian dinas: dinasnya"})
     published_at = Instant(required=True)
 
 

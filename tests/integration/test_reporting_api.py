@@ -214,7 +214,8 @@ def test_every_signed_in_user_lists_and_reads_the_rubrics(rp, world):
     rubrics = listed.get_json()
     assert {(r["code"], r["version"]) for r in rubrics} >= {(DEFAULT_RUBRIC, 1),
                                                            ("permenpanrb-88-2021", 1)}
-    assert set(rubrics[0]) == {"id", "code", "version", "name", "regulation"}
+    assert set(rubrics[0]) == {"id", "code", "version", "name", "regulation", "all_tenants",
+                               "tenant_ids"}
     default = next(r for r in rubrics if r["code"] == DEFAULT_RUBRIC)
     detail = rp.get(f"/rubrics/{default['id']}", as_="kota.admin", kind="service").get_json()
     assert detail["definition"]["components"][0]["code"] == "A"

@@ -72,7 +72,8 @@ def test_publishing_stores_the_definition_and_audits_it(session_factory):
     assert (entry.target_type, entry.target_id, entry.actor_user_id, entry.service) == (
         "rubric", str(rubric_id), by, "reporting")
     assert entry.after == {"code": "permenpanrb-12-2015", "version": 1,
-                           "name": "LKE AKIP PermenPANRB Nomor 12 Tahun 2015", "criteria": 92}
+                           "name": "LKE AKIP PermenPANRB Nomor 12 Tahun 2015", "criteria": 92,
+                           "all_tenants": True}
 
 
 def test_publishing_the_same_version_again_is_a_no_op(session_factory):
