@@ -3,7 +3,6 @@ ways in -- personal API token or the portal's session -- and the words for its e
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -52,5 +51,7 @@ DOCUMENT = openapi.ApiDocument(
 )
 
 
-def build_spec(app: Flask, blueprint: str = "api") -> dict[str, Any]:
-    return openapi.build_spec(app, replace(DOCUMENT, blueprints=(blueprint,)))
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The document of every blueprint the intake mounts under /api/ (the documents API and
+    the administration APIs alike)."""
+    return openapi.build_api_spec(app, DOCUMENT)
