@@ -5,7 +5,7 @@ timeout, results kept in the database by the tasks themselves (no result backend
 from __future__ import annotations
 
 import os
-from functools import cache
+import threading
 from typing import Any
 
 from celery import Celery, signals
@@ -50,13 +50,20 @@ def make_celery(settings: Settings) -> Celery:
 celery_app = make_celery(load_settings())
 
 
-@cache
 def producer(settings: Settings) -> Celery:
     """A Celery app that only sends tasks, to `settings`' broker (the API and the reaper send
-    with the settings of their own process or app, which tests point at their own Redis)."""
-    if settings == celery_app.conf.sakip_settings:
+    with the settings of their own process or app, which tests point at their own Redis); one
+    per broker, kept for the process's life."""
+    if settings.redis_url == celery_app.conf.sakip_settings.redis_url:
         return celery_app
-    return make_celery(settings)
+    with _PRODUCERS_LOCK:
+        if settings.redis_url not in _PRODUCERS:
+            _PRODUCERS[settings.redis_url] = make_celery(settings)
+        return _PRODUCERS[settings.redis_url]
+
+
+_PRODUCERS: dict[str, Celery] = {}
+_PRODUCERS_LOCK = threading.Lock()
 
 
 @signals.setup_logging.connect
