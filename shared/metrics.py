@@ -9,6 +9,7 @@ it) makes every worker write its samples there; the view then aggregates them, a
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from flask import Flask, Response, g, request
@@ -22,6 +23,7 @@ from prometheus_client import (
     multiprocess,
     start_http_server,
 )
+from prometheus_client.registry import Collector
 
 HTTP_REQUESTS = Counter(
     "sakip_http_requests_total",
@@ -41,12 +43,47 @@ def _multiprocess_dir() -> str | None:
 
 
 def collecting_registry() -> CollectorRegistry:
-    """The registry to expose: the aggregate of every worker's files in multiprocess mode."""
-    if _multiprocess_dir():
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
+    """The registry this process exposes: in multiprocess mode one (per directory) aggregating
+    every worker's files at each scrape, else the default registry. Kept, so that the state
+    collectors registered on it (`register_state_collector`) are scraped with it."""
+    directory = _multiprocess_dir()
+    if directory is None:
+        return REGISTRY
+    with _LOCK:
+        if directory not in _MULTIPROCESS_REGISTRIES:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            _MULTIPROCESS_REGISTRIES[directory] = registry
+        return _MULTIPROCESS_REGISTRIES[directory]
+
+
+_MULTIPROCESS_REGISTRIES: dict[str, CollectorRegistry] = {}
+_STATE_COLLECTORS: dict[tuple[int, str], Collector] = {}
+_LOCK = threading.Lock()
+
+
+def register_state_collector(name: str, collector: Collector) -> None:
+    """Expose `collector` (state computed at scrape time, e.g. database counts) on this
+    process's registry under `name`, replacing one registered before under that name (a
+    process that restarts its loop, or a test, registers again). State gauges are collected
+    by the one process that owns them, never written to multiprocess files: no worker's stale
+    value can linger."""
+    registry = collecting_registry()
+    with _LOCK:
+        previous = _STATE_COLLECTORS.pop((id(registry), name), None)
+        if previous is not None:
+            registry.unregister(previous)
+        registry.register(collector)
+        _STATE_COLLECTORS[(id(registry), name)] = collector
+
+
+def unregister_state_collector(name: str) -> None:
+    """Stop exposing the collector registered under `name` (its connections are closing)."""
+    registry = collecting_registry()
+    with _LOCK:
+        previous = _STATE_COLLECTORS.pop((id(registry), name), None)
+        if previous is not None:
+            registry.unregister(previous)
 
 
 def render_metrics() -> tuple[bytes, str]:

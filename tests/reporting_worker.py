@@ -28,6 +28,7 @@ class WorkerProcess:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_url: str
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children) at once."""
@@ -53,9 +54,11 @@ def running_worker(settings: Settings, log_dir: Path, *, name: str = "worker",
                    lease_seconds: int = LEASE_SECONDS,
                    concurrency: int = 1) -> Iterator[WorkerProcess]:
     (metrics_port,) = free_ports(1)
+    metrics_dir = log_dir / f"metrics-{name}"  # the pool's processes write their samples here
+    metrics_dir.mkdir(exist_ok=True)
     env = {**os.environ,
            **as_environ(dataclasses.replace(settings, report_lease_seconds=lease_seconds)),
-           "METRICS_PORT": str(metrics_port), "PROMETHEUS_MULTIPROC_DIR": ""}
+           "METRICS_PORT": str(metrics_port), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -63,7 +66,8 @@ def running_worker(settings: Settings, log_dir: Path, *, name: str = "worker",
              "--pool", "prefork", "--concurrency", str(concurrency), "--hostname",
              f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    worker = WorkerProcess(name=name, process=process, log_path=log_path)
+    worker = WorkerProcess(name=name, process=process, log_path=log_path,
+                           metrics_url=f"http://127.0.0.1:{metrics_port}/metrics")
     try:
         wait_until(lambda: port_open("127.0.0.1", metrics_port) or process.poll() is not None,
                    timeout=60, what=f"reporting worker {name}")

@@ -15,7 +15,13 @@ from services.intake import cycle_documents
 from services.intake.clock import current_time
 from services.intake.filetypes import FileKind
 from services.intake.packages import PackageError
-from services.intake.upload_flow import UploadRefused, refuse_oversized, store_upload
+from services.intake.upload_flow import (
+    UploadRefused,
+    counted_upload,
+    refuse_oversized,
+    store_upload,
+    upload_stored,
+)
 from services.intake.uploads import ReceivedFile
 from shared.db import transaction
 from shared.documents.models import CycleDocument, CycleDocumentKind
@@ -45,6 +51,20 @@ def parse_kind(value: str) -> CycleDocumentKind:
 def upload_cycle_document(res: Resources, principal: Principal, cycle_id: uuid.UUID,
                           kind: CycleDocumentKind, *, body: IO[bytes], content_type: str | None,
                           content_length: int | None) -> CycleDocumentResult:
+    with counted_upload():
+        result = _upload_cycle_document(res, principal, cycle_id, kind, body=body,
+                                        content_type=content_type,
+                                        content_length=content_length)
+    if result.created:
+        upload_stored(res, tenant_id=result.document.tenant_id,
+                      size_bytes=result.document.size_bytes)
+    return result
+
+
+def _upload_cycle_document(res: Resources, principal: Principal, cycle_id: uuid.UUID,
+                           kind: CycleDocumentKind, *, body: IO[bytes],
+                           content_type: str | None,
+                           content_length: int | None) -> CycleDocumentResult:
     refuse_oversized(res, content_length)
     with res.session_factory() as session:
         try:

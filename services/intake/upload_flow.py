@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.intake import packages
@@ -25,8 +27,10 @@ from services.intake.filetypes import ALL_KINDS, FileKind, RejectedFile
 from services.intake.multipart import MultipartError, MultipartReader
 from services.intake.schemas import UploadMetadata, UploadMetadataSchema, indonesian_errors
 from services.intake.uploads import ReceivedFile, receive_file
+from shared import metrics_uploads
 from shared.db import transaction
 from shared.documents.models import DocumentVersion
+from shared.identity.models import Tenant
 from shared.identity.principal import Principal
 from shared.storage import ObjectTooLarge, StorageError, object_key
 from shared.web.resources import Resources
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 FORM_OVERHEAD_BYTES = 1024 * 1024  # the multipart framing and fields around the file
 BROKEN_FORM_MESSAGE = "Formulir unggahan tidak lengkap atau rusak."
 T = TypeVar("T")
+# The file checks' reasons that all mean "not a file of a type accepted here".
+WRONG_TYPE_REASONS = frozenset({"unknown_type", "not_allowed", "type_mismatch"})
 
 
 @dataclass
@@ -56,6 +62,18 @@ class UploadResult:
 def upload_document(res: Resources, principal: Principal, item_id: uuid.UUID, *,
                     body: IO[bytes], content_type: str | None,
                     content_length: int | None) -> UploadResult:
+    with counted_upload():
+        result = _upload_document(res, principal, item_id, body=body,
+                                  content_type=content_type, content_length=content_length)
+    if result.created:
+        upload_stored(res, tenant_id=result.version.tenant_id,
+                      size_bytes=result.version.size_bytes)
+    return result
+
+
+def _upload_document(res: Resources, principal: Principal, item_id: uuid.UUID, *,
+                     body: IO[bytes], content_type: str | None,
+                     content_length: int | None) -> UploadResult:
     refuse_oversized(res, content_length)
     with res.session_factory() as session:
         try:
@@ -81,6 +99,37 @@ def upload_document(res: Resources, principal: Principal, item_id: uuid.UUID, *,
     if not created:
         res.object_store.delete(key, missing_ok=True)
     return UploadResult(version=version, created=created)
+
+
+@contextmanager
+def counted_upload() -> Iterator[None]:
+    """Count a refused upload by its reason (sakip_uploads_rejected_total)."""
+    try:
+        yield
+    except UploadRefused as exc:
+        metrics_uploads.upload_rejected(reason=refusal_reason(exc))
+        raise
+
+
+def refusal_reason(exc: UploadRefused) -> str:
+    """A fixed code for a refusal: the file check's own reason, else by what refused it."""
+    cause = exc.__cause__
+    if isinstance(cause, RejectedFile):
+        code = str(cause.reason_code)
+        return "wrong_type" if code in WRONG_TYPE_REASONS else code
+    if exc.status == 413:
+        return "too_large"
+    if isinstance(cause, packages.PackageError):
+        return {403: "forbidden", 404: "not_found"}.get(exc.status, "not_accepting")
+    return {400: "broken_form", 404: "not_found", 422: "invalid_form",
+            503: "unavailable"}.get(exc.status, "other")
+
+
+def upload_stored(res: Resources, *, tenant_id: uuid.UUID, size_bytes: int) -> None:
+    """Count a stored upload for its dinas (by slug: labels never hold ids)."""
+    with res.session_factory() as session:
+        slug = session.scalar(select(Tenant.slug).where(Tenant.id == tenant_id)) or "unknown"
+    metrics_uploads.upload_stored(tenant=slug, size_bytes=size_bytes)
 
 
 def refuse_oversized(res: Resources, content_length: int | None) -> None:

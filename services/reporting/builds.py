@@ -36,6 +36,7 @@ from shared.clock import now
 from shared.db import transaction
 from shared.events import new_event
 from shared.events.outbox import emit
+from shared.metrics_reporting import report_built
 from shared.reporting.events import REPORT_FAILED, REPORT_READY
 from shared.reporting.models import (
     QUEUED_RESEND_SECONDS,
@@ -202,6 +203,7 @@ def _build_claimed(builder: Builder, claimed: Claimed, lease: Lease, *, owner: s
     if not _finish(builder, claimed, owner=owner, fingerprint=digest, stored=stored,
                    seconds=seconds, reused=reused, evaluation_revision=revision):
         raise LeaseLost(str(claimed.id))
+    report_built(kind=claimed.kind, seconds=seconds)
     return Outcome("ready", reused=reused)
 
 

@@ -18,6 +18,7 @@ from shared.logging import (
     exit_correlation,
 )
 from shared.metrics import start_metrics_server
+from shared.metrics_reporting import connect_task_metrics, expose_worker_state
 
 VISIBILITY_TIMEOUT_SECONDS = 3600
 SOFT_TIME_LIMIT_SECONDS = 600
@@ -72,9 +73,14 @@ def _setup_logging(**_: Any) -> None:
     configure_logging("reporting-worker", level=settings.log_level, json_logs=settings.log_json)
 
 
+connect_task_metrics()
+
+
 @signals.worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
     # Opened once the worker consumes from the broker, so an open port means "ready".
+    expose_worker_state(celery_app.conf.sakip_settings,
+                        queue=celery_app.conf.task_default_queue)
     start_metrics_server(int(os.environ.get("METRICS_PORT", "0")))
 
 

@@ -56,6 +56,7 @@ from shared.events.outbox import outbox_values
 from shared.identity.models import Tenant
 from shared.identity.roles import Role
 from shared.logging import correlation
+from shared.metrics_workflow import expose_steps, step_alert_sent
 from shared.process import start_process
 from shared.sop.template import SopTemplateDefinition, TemplateError
 
@@ -94,6 +95,7 @@ class PassResult:
     lost: int = 0
     repaired: int = 0
     failed_tenants: set[uuid.UUID] = field(default_factory=set)
+    stages: list[AlertStage] = field(default_factory=list)  # of the alerts done, for metrics
 
     @property
     def total(self) -> int:
@@ -104,6 +106,7 @@ class PassResult:
         self.claimed += other.claimed
         self.lost += other.lost
         self.repaired += other.repaired
+        self.stages += other.stages
 
 
 def due_steps(at: datetime, *, limit: int,
@@ -142,6 +145,8 @@ def run_pass(factory: sessionmaker[Session], *, at: datetime,
     PASS_SECONDS.observe(time.perf_counter() - started)
     for kind, count in result.actions.items():
         ACTIONS_TOTAL.labels(kind=kind).inc(count)
+    for stage in result.stages:
+        step_alert_sent(stage=stage)
     return result
 
 
@@ -378,6 +383,7 @@ def _perform(session: Session, alert: alerts.StepAlert, stage: AlertStage,
     alert.writes.events.append(
         outbox_values(new_event(kind, tenant_id=step.tenant_id, payload=payload)))
     done.actions[kind] += 1
+    done.stages.append(stage)
 
 
 # -- the process ----------------------------------------------------------------------------------
@@ -409,6 +415,7 @@ def main() -> None:
     settings, stop = start_process("workflow-scheduler")
     engine = make_engine(settings.effective_database_url)
     mailer = Mailer.from_settings(settings)
+    expose_steps(make_session_factory(engine))
     log.info("scheduler started", extra={"interval_seconds": settings.scheduler_interval_seconds,
                                          "email": mailer is not None})
     try:

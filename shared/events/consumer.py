@@ -24,6 +24,7 @@ from shared.clock import now
 from shared.events.envelope import Event, EventSchemaError, from_stream_fields
 from shared.events.models import InboxEntry
 from shared.logging import correlation
+from shared.metrics_events import dead_lettered
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class Consumer:
         pipe.xadd(self.dead_letter_stream, dead)
         pipe.xack(self.stream, self.group, entry_id)
         pipe.execute()
+        dead_lettered(group=self.group)
 
     # -- the loop -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from shared.db import make_engine, make_session_factory
 from shared.events.connection import make_redis_client
 from shared.events.envelope import Event, to_stream_fields
 from shared.events.models import OutboxEvent
+from shared.metrics_events import expose_event_pipeline, hide_event_pipeline
 from shared.process import start_process
 
 log = logging.getLogger("shared.events.relay")  # also when run as __main__
@@ -93,6 +94,7 @@ def run_relay(
     engine = make_engine(settings.effective_database_url)
     session_factory = make_session_factory(engine)
     client = make_redis_client(settings.redis_url)
+    expose_event_pipeline(session_factory, client, stream=settings.events_stream)
     backoff = poll_interval
     log.info("relay started", extra={"stream": settings.events_stream})
     try:
@@ -113,6 +115,7 @@ def run_relay(
             stop.wait(backoff)
             backoff = min(max_backoff, max(backoff * 2, 0.1))
     finally:
+        hide_event_pipeline()
         client.close()
         engine.dispose()
         log.info("relay stopped")

@@ -56,6 +56,16 @@ def _state(factory: sessionmaker[Session], report_id: uuid.UUID) -> Report:
         return report
 
 
+def _scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+        return str(response.read().decode())
+
+
+def _scraped_with(url: str, needle: str) -> str:
+    text = _scrape(url)
+    return text if needle in text else ""
+
+
 def _download(api: WorkflowApi, report_id: str, fmt: str, principal: Any) -> bytes:
     response = api.get(f"/api/v1/reports/{report_id}/files/{fmt}", principal)
     assert response.status_code == 200, response.get_json()
@@ -99,6 +109,12 @@ def test_a_worker_builds_the_cycle_report_end_to_end(
                       ["state"] in {"ready", "failed"} and r, timeout=60, what="the build")
         assert ready["state"] == "ready", (ready, worker.log())
         assert ready["progress"] == 100
+        # The prefork child's samples reach the worker's own /metrics (multiprocess mode).
+        scraped = _wait(lambda: _scraped_with(worker.metrics_url, 'task="reporting.build_report"'),
+                        timeout=10, what="the task's metrics")
+        assert 'sakip_celery_tasks_total{outcome="succeeded",task="reporting.build_report"}' \
+            in scraped
+        assert 'sakip_report_build_duration_seconds_count{kind="cycle"} 1.0' in scraped
 
     pdf_text = "\n".join(page.extract_text() for page in
                          PdfReader(io.BytesIO(_download(api, report_id, "pdf", kepala))).pages)
