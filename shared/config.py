@@ -61,6 +61,9 @@ class Settings:
         "REPORT_LEASE_SECONDS", "lease of a report build; a build silent this long is requeued", 30
     )
     s3_secure: bool = _setting("S3_SECURE", "use TLS to reach the S3 server", False)
+    s3_public_secure: bool = _setting(
+        "S3_PUBLIC_SECURE", "presigned URLs use https (with S3_PUBLIC_ENDPOINT behind a TLS proxy)",
+        False)
     s3_region: str = _setting("S3_REGION", "S3 region name", "us-east-1")
     secret_key: str = _setting(
         "SECRET_KEY", "signs cookies and CSRF tokens (32+ characters in production)",
@@ -127,6 +130,10 @@ class Settings:
     @property
     def presign_endpoint(self) -> str:
         return self.s3_public_endpoint or self.s3_endpoint
+
+    @property
+    def presign_secure(self) -> bool:
+        return self.s3_public_secure if self.s3_public_endpoint else self.s3_secure
 
 
 SETTINGS = tuple(fields(Settings))

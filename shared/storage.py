@@ -75,7 +75,7 @@ def object_key(*, tenant_id: uuid.UUID, kind: str, cycle_id: uuid.UUID | None = 
 
 
 def make_client(settings: Settings, endpoint: str, *, timeout: float = 30.0,
-                maxsize: int = 32) -> Minio:
+                maxsize: int = 32, secure: bool | None = None) -> Minio:
     """A minio client of `endpoint` with the platform's timeouts and bounded retries."""
     http = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=5.0, read=timeout),
@@ -83,7 +83,8 @@ def make_client(settings: Settings, endpoint: str, *, timeout: float = 30.0,
         maxsize=maxsize,
     )
     return Minio(endpoint, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
-                 secure=settings.s3_secure, region=settings.s3_region, http_client=http)
+                 secure=settings.s3_secure if secure is None else secure,
+                 region=settings.s3_region, http_client=http)
 
 
 class ObjectStore:
@@ -96,7 +97,8 @@ class ObjectStore:
     def from_settings(cls, settings: Settings, *, timeout: float = 30.0) -> ObjectStore:
         return cls(make_client(settings, settings.s3_endpoint, timeout=timeout),
                    settings.s3_bucket,
-                   make_client(settings, settings.presign_endpoint, timeout=timeout))
+                   make_client(settings, settings.presign_endpoint, timeout=timeout,
+                               secure=settings.presign_secure))
 
     def ensure_bucket(self, *, versioning: bool = True) -> None:
         """Create the bucket if missing (idempotent), with versioning on."""
