@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -233,6 +234,139 @@ def rubric_import(file: Any, code: str, version: int, name: str, regulation: str
                        f"({len(definition.criteria())} criteria)")
     except Conflict as exc:
         raise click.ClickException(exc.message) from exc
+
+
+@main.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup_command(dest: Path) -> None:
+    """Back up the database and both buckets to DEST (a new folder, or a .tar/.tar.gz)."""
+    from sakip.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings(), dest=dest)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {summary.path}: {summary.database} database "
+               f"({len(summary.tables)} tables, {sum(summary.tables.values())} rows), "
+               f"{summary.objects['working']} working and {summary.objects['archive']} "
+               f"archive object version(s), {summary.bytes} bytes")
+
+
+@main.command("restore")
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="restore over a non-empty database or bucket (normally refused)")
+def restore_command(src: Path, force: bool) -> None:
+    """Restore the backup SRC into an empty database and empty buckets, then re-verify every
+    stored document's SHA-256 against the database."""
+    from sakip.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings(), src=src, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {len(summary.tables)} tables ({sum(summary.tables.values())} rows), "
+               f"{summary.objects['working']} working and {summary.objects['archive']} archive "
+               "object version(s)")
+    click.echo(f"verified {summary.verification.checked} stored object(s) against the database")
+    problems = summary.table_mismatches + summary.verification.problems
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) after the restore")
+    click.echo("every row count and SHA-256 matches")
+
+
+@main.group()
+def events() -> None:
+    """Event bus housekeeping and dead letters."""
+
+
+@events.command("prune")
+@click.option("--outbox-days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="delete outbox rows sent longer ago than this")
+@click.option("--inbox-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="delete inbox rows processed longer ago than this (keep above --stream-days)")
+@click.option("--stream-days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="trim stream entries older than this...")
+@click.option("--margin-minutes", type=click.IntRange(min=0), default=60, show_default=True,
+              help="...and older than the oldest entry any consumer group still needs, by this")
+def events_prune(outbox_days: int, inbox_days: int, stream_days: int,
+                 margin_minutes: int) -> None:
+    """Prune sent outbox rows and old inbox rows; trim the event stream."""
+    from datetime import timedelta
+
+    from shared.events.connection import make_redis_client
+    from shared.events.housekeeping import prune_inbox, prune_outbox, trim_stream
+
+    if inbox_days <= stream_days:
+        raise click.ClickException("--inbox-days must exceed --stream-days: an event still in "
+                                   "the stream could otherwise be applied twice")
+    settings = _settings()
+    with _session(settings) as session:
+        outbox = prune_outbox(session, older_than=timedelta(days=outbox_days))
+        inbox = prune_inbox(session, older_than=timedelta(days=inbox_days))
+    client = make_redis_client(settings.redis_url)
+    try:
+        trim = trim_stream(client, stream=settings.events_stream,
+                           older_than=timedelta(days=stream_days),
+                           margin=timedelta(minutes=margin_minutes))
+    finally:
+        client.close()
+    click.echo(f"outbox: {outbox} sent row(s) pruned; inbox: {inbox} row(s) pruned")
+    click.echo(f"stream {trim.stream}: {trim.trimmed} entr(ies) trimmed below "
+               f"{trim.min_id or '-'}, {trim.remaining} kept")
+
+
+@events.group("dlq")
+def events_dlq() -> None:
+    """Dead-lettered events (the stream's `:dead` companion)."""
+
+
+@events_dlq.command("list")
+@click.option("--count", type=click.IntRange(min=1), default=100, show_default=True)
+def dlq_list(count: int) -> None:
+    """List the oldest dead letters."""
+    from shared.events.connection import make_redis_client
+    from shared.events.dead_letters import dead_letter_stream, list_dead_letters
+
+    settings = _settings()
+    client = make_redis_client(settings.redis_url)
+    try:
+        letters = list_dead_letters(client, stream=settings.events_stream, count=count)
+        total = int(client.xlen(dead_letter_stream(settings.events_stream)))
+    finally:
+        client.close()
+    for letter in letters:
+        click.echo(f"{letter.entry_id}  {letter.event_type or '?'}  event={letter.event_id or '?'}"
+                   f"  group={letter.group}  deliveries={letter.deliveries}  at={letter.dead_at}"
+                   f"  reason={letter.reason}")
+    click.echo(f"{total} dead letter(s)")
+
+
+@events_dlq.command("replay")
+@click.option("--id", "entry_ids", multiple=True, help="a dead letter's entry id (repeatable)")
+@click.option("--all", "replay_all", is_flag=True, help="replay every dead letter")
+def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool) -> None:
+    """Put dead letters back onto the event stream (consumers' inbox makes it idempotent)."""
+    from shared.events.connection import make_redis_client
+    from shared.events.dead_letters import replay
+
+    if replay_all == bool(entry_ids):
+        raise click.UsageError("give either --id (one or more) or --all")
+    settings = _settings()
+    client = make_redis_client(settings.redis_url)
+    try:
+        replayed = replay(client, stream=settings.events_stream,
+                          entry_ids=None if replay_all else list(entry_ids))
+    finally:
+        client.close()
+    missing = sorted(set(entry_ids) - set(replayed))
+    for entry_id in replayed:
+        click.echo(f"replayed {entry_id}")
+    click.echo(f"{len(replayed)} dead letter(s) replayed onto {settings.events_stream}")
+    if missing:
+        raise click.ClickException(f"not in the dead-letter stream: {', '.join(missing)}")
 
 
 @contextmanager
