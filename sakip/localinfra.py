@@ -126,6 +126,9 @@ class ManagedServer:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        if self._log:  # start() opens a new one: a killed server can be started again
+            self._log.close()
+            self._log = None
 
 
 class RedisServer(ManagedServer):
