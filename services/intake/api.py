@@ -49,7 +49,9 @@ from shared.db import transaction
 from shared.identity.models import Tenant, User
 from shared.identity.principal import Principal
 from shared.identity.scope import scoped
+from shared.web.api_http import nul_fields
 from shared.web.json_errors import INVALID_MESSAGE, error_response
+from shared.web.schemas import NUL_MESSAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -122,6 +124,9 @@ def _json_body(schema: Schema, *, optional: bool = False) -> Any:
     if not isinstance(data, dict):
         raise ApiError(422, INVALID_MESSAGE,
                        {"_schema": ["Badan permintaan harus berupa objek JSON."]})
+    with_nul = nul_fields(data)
+    if with_nul:
+        raise ApiError(422, INVALID_MESSAGE, {key: [NUL_MESSAGE] for key in with_nul})
     return schema.load(data)
 
 

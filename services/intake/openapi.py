@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     413: "Berkas melebihi batas ukuran.",
     415: "Jenis berkas atau jenis isi permintaan tidak diterima.",
     422: "Isian tidak valid: lihat `fields`.",
+    429: "Terlalu banyak percobaan: tunggu sebentar, lalu coba lagi.",
     503: "Penyimpanan atau basis data sedang tidak dapat dihubungi.",
 }
 DOCUMENT = openapi.ApiDocument(

@@ -60,6 +60,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 MAX_TEMPLATE_BYTES = 256 * 1024
 TEMPLATE_PUBLISHERS = (Role.KEPALA_DINAS,)
+# A step number in a URL: bounded by the column's range, so a huge number is no step (404)
+# instead of a database error (500).
+STEP_NUMBER = "int(max=2147483647)"
 
 
 def _json(schema: Any, data: Any, status: int = 200) -> ResponseReturnValue:
@@ -254,7 +257,7 @@ def cancel_cycle(cycle_id: uuid.UUID) -> ResponseReturnValue:
         return _detail(session, cycle, principal)
 
 
-@bp.post("/cycles/<uuid:cycle_id>/steps/<int:number>/complete")
+@bp.post(f"/cycles/<uuid:cycle_id>/steps/<{STEP_NUMBER}:number>/complete")
 @principal_required
 @documented(summary="Selesaikan langkah yang aktif (oleh pelaksananya)",
             description="409 bila keluaran langkah belum ada (`details`: apa yang masih kurang) "
@@ -272,7 +275,7 @@ def complete_step(cycle_id: uuid.UUID, number: int) -> ResponseReturnValue:
         return _detail(session, cycle, principal)
 
 
-@bp.post("/cycles/<uuid:cycle_id>/steps/<int:number>/reopen")
+@bp.post(f"/cycles/<uuid:cycle_id>/steps/<{STEP_NUMBER}:number>/reopen")
 @principal_required
 @documented(summary="Buka kembali langkah yang sudah selesai (Kepala Dinas)", body=ReasonSchema,
             responses={200: ("Langkah aktif kembali; langkah sesudahnya menunggu",

@@ -26,6 +26,7 @@ DOCUMENT = openapi.ApiDocument(
         404: "Tidak ada, atau di luar cakupan Anda (dinas lain).",
         409: "Bertentangan dengan keadaan siklus (mis. keluaran langkah belum ada: lihat "
              "`details`; langkah belum aktif).",
+        413: "Berkas melebihi batas ukuran.",
         415: "Jenis isi permintaan tidak diterima.",
         422: "Isian tidak valid: lihat `fields` (atau `details` untuk berkas templat).",
     },

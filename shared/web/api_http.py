@@ -18,7 +18,7 @@ from shared.db import transaction
 from shared.web.errors import ServiceError
 from shared.web.json_errors import INVALID_MESSAGE, error_response
 from shared.web.resources import current_resources
-from shared.web.schemas import indonesian_errors
+from shared.web.schemas import NUL_MESSAGE, indonesian_errors
 from shared.web.service_auth import UNAUTHENTICATED_MESSAGE
 
 JSON_ONLY_MESSAGE = "Kirim data sebagai JSON (Content-Type: application/json)."
@@ -52,7 +52,28 @@ def json_body(schema: Schema | type[Schema], *, optional: bool = False) -> Any:
     if not isinstance(data, dict):
         raise ApiError(422, INVALID_MESSAGE,
                        {"_schema": ["Badan permintaan harus berupa objek JSON."]})
+    with_nul = nul_fields(data)
+    if with_nul:
+        raise ApiError(422, INVALID_MESSAGE, {key: [NUL_MESSAGE] for key in with_nul})
     return loader.load(data)
+
+
+def nul_fields(data: dict[str, Any]) -> list[str]:
+    """The fields of a JSON object with a NUL character in their name or anywhere in their
+    value. PostgreSQL text cannot hold NUL: such a body is refused (422) before it reaches the
+    database, which would fail with a server error."""
+    return [key for key, value in data.items() if _holds_nul(key) or _holds_nul(value)]
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a decoded JSON value has a NUL character in any string (key or value) in it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 @contextmanager

@@ -47,6 +47,11 @@ class UndocumentedRoute(LookupError):
     """A route of the API has no `@documented` declaration."""
 
 
+class UndescribedError(LookupError):
+    """An operation answers an error status its document has no `Error<status>` for (the
+    reference would dangle: clients and schemathesis cannot resolve it)."""
+
+
 @dataclass(frozen=True)
 class ApiDocument:
     """What one service's document says about itself."""
@@ -156,6 +161,11 @@ def build_spec(app: Flask, document: ApiDocument) -> dict[str, Any]:
         if not isinstance(operation, Operation):
             raise UndocumentedRoute(f"{rule.endpoint} ({rule.rule}) has no @documented "
                                     "declaration")
+        undescribed = set(operation.errors) - set(document.error_descriptions)
+        if undescribed:
+            raise UndescribedError(f"{rule.endpoint} ({rule.rule}) answers "
+                                   f"{sorted(undescribed)}, which the document does not "
+                                   "describe (ApiDocument.error_descriptions)")
         methods = sorted(set(rule.methods or ()) - IGNORED_METHODS)
         spec.path(path=openapi_path(rule),
                   operations={m.lower(): operation.to_openapi(rule) for m in methods})

@@ -11,6 +11,8 @@ from marshmallow import RAISE, Schema, fields, validate
 
 REQUIRED = {"required": "Wajib diisi.", "null": "Wajib diisi."}
 UNKNOWN_FIELD = "Isian tidak dikenal."
+# PostgreSQL text cannot hold NUL: refused as invalid input instead of failing in the database
+NUL_MESSAGE = "Teks tidak boleh berisi karakter NUL (\\u0000)."
 MIN_YEAR, MAX_YEAR = 2000, 2100  # a cycle's year, a holiday's, a recap's
 YEAR_MESSAGE = f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}."
 UUID_MESSAGES: dict[str, Any] = {**REQUIRED, "invalid_uuid": "Harus berupa UUID yang valid."}
@@ -32,8 +34,9 @@ def enum_of(values: Any) -> dict[str, Any]:
 def text(max_length: int, *, required: bool = True, **kwargs: Any) -> fields.String:
     return fields.String(
         required=required,
-        validate=validate.Length(min=1 if required else 0, max=max_length,
-                                 error=f"Panjang teks 1 sampai {max_length} karakter."),
+        validate=[validate.Length(min=1 if required else 0, max=max_length,
+                                  error=f"Panjang teks 1 sampai {max_length} karakter."),
+                  validate.ContainsNoneOf("\x00", error=NUL_MESSAGE)],
         error_messages={**REQUIRED, "invalid": "Harus berupa teks."},
         **kwargs,
     )
