@@ -116,6 +116,11 @@ class Settings:
     metrics_port: int = _setting(
         "METRICS_PORT", "port of the /metrics endpoint of non-HTTP processes (0: none)", 0
     )
+    trusted_proxies: int = _setting(
+        "TRUSTED_PROXIES",
+        "reverse proxies in front of the web services whose X-Forwarded-For/-Proto/-Host "
+        "headers are trusted (0: none; 1 behind one TLS-terminating proxy)", 0
+    )
 
     @property
     def is_production(self) -> bool:

@@ -7,6 +7,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import ConfigError, Settings, load_settings
 from shared.identity.models import User
@@ -44,6 +45,7 @@ def create_service_app(service: str, settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["sakip"] = resources = Resources(settings)
+    _trust_proxies(app, settings.trusted_proxies)
     if settings.is_production:
         refuse_demo_accounts(resources)
     _init_correlation(app)
@@ -52,6 +54,16 @@ def create_service_app(service: str, settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind a TLS-terminating proxy the request reaches us over plain HTTP: only the
+    proxy's X-Forwarded-* headers tell that the browser used https (so cookies get Secure) and
+    who the client is (the login limit counts per address). Trusted only for the configured
+    number of proxies, otherwise anyone could claim any address or scheme."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
 
 
 def refuse_demo_accounts(resources: Resources) -> None:
