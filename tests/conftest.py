@@ -29,6 +29,7 @@ from shared.db import make_engine, make_session_factory, migrate
 from shared.db.base import Base
 from shared.identity import passwords
 from shared.storage import ObjectStore
+from tests import evidence
 from tests.reporting_world import ReportingWorld, build_reporting_world
 from tests.servers import served
 from tests.world import COLLECTING_AT, World, build_world
@@ -41,6 +42,11 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 S3_ACCESS_KEY = "sakip-test"
 S3_SECRET_KEY = "sakip-test-secret-key"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Reads (never changes) the evidence markers behind docs/resilience-and-security.md."""
+    evidence.gather(items)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,8 @@
-"""Tenant and Bidang isolation of the API, generated from the URL map: every route with path
-parameters is called by the users of dinas A with ids that really exist in dinas B and must
-answer 404 and change nothing. A route whose parameters this test cannot fill fails it, so a
-new endpoint cannot escape the check. Then the role rules inside one dinas and at city level."""
+"""Bidang isolation and the role rules of the intake API inside one dinas and at city level.
+The tenant matrix over every route (dinas A's users with dinas B's ids: 404, nothing changed)
+is tests/security/test_isolation_matrix.py, built on `prepare` and `BODIES` here."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -17,9 +14,6 @@ from tests.integration.test_api import Api, item_ids, upload_form
 from tests.samples import padded_pdf
 
 API = "/api/v1"
-NOT_SCOPED = {"api.openapi", "api.me"}  # no tenant data behind them
-PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-METHODS_IGNORED = {"HEAD", "OPTIONS"}
 # A body each write would accept if the object were the caller's, so that only the scope
 # can refuse it (an endpoint not listed here is called without a body).
 BODIES = {
@@ -28,7 +22,6 @@ BODIES = {
     "api.upload_cycle_document": lambda: upload_form(padded_pdf(3_000, seed=78), title=None,
                                                      year=None, notes=None),
 }
-A_USERS = ("staf1", "staf2", "kasubbag", "tim", "kepala")
 
 
 @pytest.fixture
@@ -73,41 +66,11 @@ def snapshot(session_factory, object_store, dinas) -> tuple:
         )
 
 
-def call(api: Api, rule, method: str, path: str, *, as_: str):
-    kwargs = BODIES.get(rule.endpoint, lambda: {})()
-    return api.client.open(path, method=method, headers=api.headers(as_), **kwargs)
-
-
-def test_every_route_hides_dinas_b_from_the_users_of_dinas_a(app, api, world, session_factory,
-                                                             object_store):
-    ids_of_b = prepare(api, world.b)
-    rules = [r for r in app.url_map.iter_rules()
-             if r.endpoint.startswith("api.") and r.endpoint not in NOT_SCOPED]
-    assert len(rules) >= 10
-    callers = [world.a.username(key) for key in A_USERS] + ["kota.admin"]
-    before = snapshot(session_factory, object_store, world.b)
-    for rule in rules:
-        names = PARAMETER.findall(rule.rule)
-        unfilled = [name for name in names if name not in ids_of_b]
-        if unfilled:
-            pytest.fail(f"{rule.rule}: no id of dinas B for {unfilled}; teach this test "
-                        "which object of dinas B the parameter names")
-        path = PARAMETER.sub(lambda m: ids_of_b[m.group(1)], rule.rule)
-        for method in sorted(rule.methods - METHODS_IGNORED):
-            for caller in callers:
-                response = call(api, rule, method, path, as_=caller)
-                where = f"{method} {rule.rule} as {caller}"
-                if names:
-                    assert response.status_code == 404, (where, response.get_json())
-                    assert response.get_json()["error"]["code"] == 404
-                else:  # a listing: answers, without anything of dinas B
-                    assert response.status_code == 200, where
-                    text = response.get_data(as_text=True)
-                    assert str(world.b.tenant_id) not in text, where
-                    assert not any(v in text for v in ids_of_b.values()), where
-                assert snapshot(session_factory, object_store, world.b) == before, where
-
-
+@pytest.mark.evidence(
+    "isolation",
+    "A bidang_staff read, downloaded, uploaded to and withdrew the package of another Bidang "
+    "of the same dinas.",
+    "Each answered 404, the listing showed only the staff's own Bidang, nothing changed.")
 def test_bidang_staff_see_only_their_own_bidang(api, world, session_factory, object_store):
     own = prepare(api, world.a)  # Bidang 1 of dinas A
     other = "dinas-a.staf2"  # Bidang 2
@@ -122,6 +85,10 @@ def test_bidang_staff_see_only_their_own_bidang(api, world, session_factory, obj
     assert snapshot(session_factory, object_store, world.a)[1:] == before[1:]
 
 
+@pytest.mark.evidence(
+    "security",
+    "The tim_evaluasi reviewed, submitted and withdrew a package of its dinas.",
+    "It reads the package but each write answered 403 with a message; nothing changed.")
 def test_tim_evaluasi_reads_but_may_not_review_or_submit(api, world, session_factory,
                                                          object_store):
     own = prepare(api, world.a)
@@ -137,6 +104,10 @@ def test_tim_evaluasi_reads_but_may_not_review_or_submit(api, world, session_fac
     assert snapshot(session_factory, object_store, world.a) == before
 
 
+@pytest.mark.evidence(
+    "security",
+    "The inspektur reviewed, withdrew, submitted and uploaded in a dinas.",
+    "It reads every dinas, every write answered 403 and nothing changed.")
 def test_inspektur_reads_every_dinas_but_writes_nothing(api, world, session_factory,
                                                         object_store):
     a, b = prepare(api, world.a), prepare(api, world.b)
@@ -157,6 +128,10 @@ def test_inspektur_reads_every_dinas_but_writes_nothing(api, world, session_fact
     assert snapshot(session_factory, object_store, world.a) == before
 
 
+@pytest.mark.evidence(
+    "isolation",
+    "The platform admin read the cycles, packages, versions and downloads of a dinas.",
+    "Each answered 404 (the cycle list is empty): the platform admin sees no documents.")
 def test_platform_admin_reads_no_tenant_documents(api, world, session_factory, object_store):
     a = prepare(api, world.a)
     admin = "kota.admin"

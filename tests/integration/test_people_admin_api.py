@@ -357,6 +357,12 @@ def fill(rule, ids: dict[str, str]) -> str:
     return PARAMETER.sub(lambda m: ids[m.group(1)], rule.rule)
 
 
+@pytest.mark.evidence(
+    "isolation",
+    "Called every tenant administration route of dinas A as B's administrators, the city, A's"
+    " non-administrators and anonymously; and A's ids through B's address.",
+    "Outsiders got 404, members without the right 403 (401 anonymous); no audit entry "
+    "appeared.")
 def test_every_route_refuses_outsiders_404_and_members_without_the_right_403(
         app, api, world, session_factory):
     ids = ids_of(session_factory, world)

@@ -143,6 +143,11 @@ def test_a_worker_builds_the_cycle_report_end_to_end(
 
 @pytest.mark.slow
 @pytest.mark.resilience
+@pytest.mark.evidence(
+    "fault",
+    "A reporting worker was SIGKILLed mid-build while holding the report's lease.",
+    "A second worker's reaper requeued it after the lease; it was built once, one report.ready, "
+    "no partial artifact.")
 def test_a_worker_killed_mid_build_has_its_report_completed_once_by_another(
         api: WorkflowApi, settings: Settings, session_factory: sessionmaker[Session],
         object_store: ObjectStore, reporting_world: ReportingWorld,

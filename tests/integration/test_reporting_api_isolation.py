@@ -1,12 +1,10 @@
-"""Tenant isolation of the reporting API, generated from the reporting app's URL map (every
-blueprint under /api/v1): every route that names a dinas's object is called by each user of dinas
-A (and the platform admin) with ids that really exist in dinas B (its cycle in step 6, its final
-LKE, its ready report) and must answer 404 and change nothing; a city recap is as invisible to
-them. A route whose parameters this test cannot fill, or a write whose writers it does not know,
-fails it, so a new endpoint cannot escape the check. Then inside dinas A: every reader reads, the
-bidang staff is refused (403), the platform admin sees nothing (404); each write refuses every
-role of the dinas that may not do it (403), and the city's read roles write nothing but their
-receipt."""
+"""The reporting API inside a dinas, generated from the reporting app's URL map (every blueprint
+under /api/v1): the city-wide routes show nothing of a dinas; inside dinas A every reader reads,
+the bidang staff is refused (403), the platform admin sees nothing (404); each write refuses every
+role of the dinas that may not do it (403, WRITERS), and the city's read roles write nothing but
+their receipt. The tenant matrix over every route (dinas A's users and the platform admin with
+dinas B's ids and a city recap: 404, nothing changed) is tests/security/test_isolation_matrix.py,
+built on `prepare`, `city_recap`, `BODIES` and `WRITERS` here."""
 
 from __future__ import annotations
 
@@ -132,29 +130,11 @@ def call(api, rule, method: str, ids: dict[str, str], *, as_: str, kind: str = "
                           **kwargs)
 
 
-@pytest.mark.parametrize("kind", ["token", "service"])
-def test_every_route_hides_dinas_b_from_the_users_of_dinas_a(
-        api, world, session_factory, object_store, kind):
-    ids_of_b = prepare(api, session_factory, object_store, world.b)
-    recap = {**ids_of_b, "report_id": city_recap(api)}
-    callers = [world.a.username(key) for key in A_USERS] + ["kota.admin"]
-    before = snapshot(session_factory, world.b.tenant_id)
-    for rule in dinas_rules(api):
-        if not PARAMETER.findall(rule.rule):
-            pytest.fail(f"{rule.rule}: a dinas's route without an object in its path; teach "
-                        "this test which dinas it names")
-        for method in methods(rule):
-            for caller in callers:
-                where = f"{method} {rule.rule} as {caller}"
-                response = call(api, rule, method, ids_of_b, as_=caller, kind=kind)
-                assert response.status_code == 404, (where, response.get_json())
-                assert response.get_json()["error"]["code"] == 404, where
-                if "report_id" in rule.rule:  # a city recap is nobody's of a dinas
-                    hidden = call(api, rule, method, recap, as_=caller, kind=kind)
-                    assert hidden.status_code == 404, (where, "recap", hidden.get_json())
-                assert snapshot(session_factory, world.b.tenant_id) == before, where
-
-
+@pytest.mark.evidence(
+    "isolation",
+    "Read the rubrics, city recaps and API document as a dinas head, the platform admin and "
+    "the city's read roles.",
+    "None showed any id of another dinas.")
 def test_the_city_wide_routes_show_nothing_of_a_dinas(api, world, session_factory,
                                                       object_store):
     ids_of_b = prepare(api, session_factory, object_store, world.b)
@@ -171,6 +151,10 @@ def test_the_city_wide_routes_show_nothing_of_a_dinas(api, world, session_factor
             assert not leaked, (rule.rule, caller, leaked)
 
 
+@pytest.mark.evidence(
+    "security",
+    "Read the LKE, evidence and reports of dinas A as each role.",
+    "Its readers got 200, bidang_staff 403, the platform admin 404.")
 def test_inside_dinas_a_its_readers_read_staff_is_refused_and_the_admin_sees_nothing(
         api, world, session_factory, object_store):
     ids = prepare(api, session_factory, object_store, world.a)
@@ -189,6 +173,11 @@ def test_inside_dinas_a_its_readers_read_staff_is_refused_and_the_admin_sees_not
         assert response.status_code == 404, (rule.rule, "kota.admin")
 
 
+@pytest.mark.evidence(
+    "security",
+    "Called every reporting write (LKE, report request, approval, return) as each role of the"
+    " dinas not allowed to.",
+    "Each answered 403 with a message; nothing changed.")
 def test_each_write_refuses_the_roles_of_the_dinas_that_may_not_do_it(
         api, world, session_factory, object_store):
     ids = prepare(api, session_factory, object_store, world.a)
@@ -209,6 +198,11 @@ def test_each_write_refuses_the_roles_of_the_dinas_that_may_not_do_it(
                 assert snapshot(session_factory, world.a.tenant_id) == before, where
 
 
+@pytest.mark.evidence(
+    "security",
+    "The bagian_organisasi and the inspektur called every reporting write of a dinas but the "
+    "acknowledgement.",
+    "Each answered 403 and nothing changed.")
 @pytest.mark.parametrize("reader", CITY_READERS)
 def test_the_city_read_roles_write_nothing_in_a_dinas(api, world, session_factory, object_store,
                                                       reader):

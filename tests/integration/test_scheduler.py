@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -242,6 +243,10 @@ def test_an_empty_pass_does_nothing(world: World, session_factory, redis_client)
     assert alert_events(session_factory, redis_client) == []
 
 
+@pytest.mark.evidence(
+    "fault",
+    "Two schedulers ran their passes at the same moment over the same due steps.",
+    "Each reminder, overdue mark and escalation happened exactly once (one claim per row).")
 def test_two_schedulers_racing_do_each_action_once(world: World, session_factory,
                                                    redis_client):
     at = ESCALATE_AT + timedelta(hours=1)  # each step owes two actions: overdue, escalated

@@ -133,6 +133,11 @@ def test_replacement_keeps_earlier_versions(world, res, session_factory):
     (zip_bomb(), 415, "rekap.xlsx",
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 ])
+@pytest.mark.evidence(
+    "bad input",
+    "Uploaded an ELF binary, an HTML page and an SVG each named .pdf, an empty file, a PNG "
+    "claiming to be a PDF and a zip bomb disguised as an XLSX.",
+    "Each was refused with 415 and an Indonesian message; no row, object or event remained.")
 def test_refused_files_leave_nothing(world, res, session_factory, body, status, filename,
                                      content_type):
     item_id = item_of(session_factory, world.a)
@@ -145,6 +150,10 @@ def test_refused_files_leave_nothing(world, res, session_factory, body, status, 
     assert counts(session_factory, res, world.a.tenant_id) == before
 
 
+@pytest.mark.evidence(
+    "bad input",
+    "Uploaded a file over the configured size limit.",
+    "It was refused with 413 and nothing (row, object, event) was left behind.")
 def test_over_the_size_limit_is_413_and_leaves_nothing(world, settings, object_store,
                                                         session_factory):
     small = Resources(dataclasses.replace(settings, max_upload_bytes=100_000))

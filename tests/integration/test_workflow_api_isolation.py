@@ -1,9 +1,8 @@
-"""Tenant isolation of the workflow API, generated from the workflow app's URL map (every
-blueprint under /api/v1): every route is called by each user of dinas A (and the platform admin)
-with ids that really exist in dinas B and must answer 404 and change nothing; a route whose
-parameters this test cannot fill fails it, so a new endpoint cannot escape the check. Then the
-same routes inside dinas A: every reader of A reads, the platform admin reads nothing, and the
-city's read-only roles may write nothing (403)."""
+"""The workflow API inside dinas A, generated from the workflow app's URL map (every blueprint
+under /api/v1): every reader of A reads, the platform admin reads nothing, and the city's
+read-only roles may write nothing (403). The tenant matrix over every route (dinas A's users and
+the platform admin with dinas B's ids: 404, nothing changed; personal and service tokens) is
+tests/security/test_isolation_matrix.py, built on `prepare` and `bodies` here."""
 
 from __future__ import annotations
 
@@ -151,33 +150,11 @@ def call(wf: WorkflowApi, rule, method: str, ids: dict[str, str], *, as_: str, k
                           **kwargs)
 
 
-@pytest.mark.parametrize("kind", ["token", "service"])
-def test_every_route_hides_dinas_b_from_the_users_of_dinas_a(wf, world, session_factory, kind):
-    ids_of_b = prepare(wf, session_factory, world.b)
-    callers = [world.a.username(key) for key in A_USERS] + ["kota.admin"]
-    before = snapshot(session_factory, world.b.tenant_id)
-    for rule in api_rules(wf):
-        names = PARAMETER.findall(rule.rule)
-        for method in methods(rule):
-            if rule.rule.startswith(CITY_WIDE) and method != "GET":
-                continue  # the city's own holidays: no dinas's data to leak
-            for caller in callers:
-                response = call(wf, rule, method, ids_of_b, as_=caller, kind=kind)
-                where = f"{method} {rule.rule} as {caller}"
-                if names or rule.endpoint in TENANT_IN_BODY:
-                    assert response.status_code == 404, (where, response.get_json())
-                    assert response.get_json()["error"]["code"] == 404, where
-                elif method == "GET":  # a listing: answers, without anything of dinas B
-                    assert response.status_code == 200, (where, response.get_json())
-                    text = response.get_data(as_text=True)
-                    leaked = [k for k, v in ids_of_b.items() if k != "number" and v in text]
-                    assert not leaked, (where, leaked)
-                else:
-                    pytest.fail(f"{where}: a write without an object in its path; teach this "
-                                "test which tenant it names (TENANT_IN_BODY)")
-                assert snapshot(session_factory, world.b.tenant_id) == before, where
-
-
+@pytest.mark.evidence(
+    "isolation",
+    "Read every workflow route of dinas A as each user of A, the city's read roles and the "
+    "platform admin.",
+    "A's users and the city's read roles read (200); the platform admin got 404.")
 def test_inside_dinas_a_every_reader_reads_and_the_platform_admin_reads_nothing(
         wf, world, session_factory):
     ids = prepare(wf, session_factory, world.a)
@@ -196,6 +173,10 @@ def test_inside_dinas_a_every_reader_reads_and_the_platform_admin_reads_nothing(
         assert response.status_code == 404, (rule.rule, "kota.admin")
 
 
+@pytest.mark.evidence(
+    "security",
+    "The bagian_organisasi and the inspektur called every workflow write of a dinas.",
+    "Each answered 403 (404 for another user's notification) and nothing changed.")
 @pytest.mark.parametrize("reader", CITY_READERS)
 def test_the_city_read_roles_write_nothing_in_a_dinas(wf, world, session_factory, reader):
     ids = prepare(wf, session_factory, world.a)
