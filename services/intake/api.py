@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,22 +49,12 @@ from shared.db import transaction
 from shared.identity.models import Tenant, User
 from shared.identity.principal import Principal
 from shared.identity.scope import scoped
-from shared.web.api_http import nul_fields
+from shared.web.api_http import ApiError, json_body
 from shared.web.json_errors import INVALID_MESSAGE, error_response
-from shared.web.schemas import NUL_MESSAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 SERVICE = "intake"
-
-
-class ApiError(Exception):
-    """A refusal the API words itself (status, Indonesian message, field errors)."""
-
-    def __init__(self, status: int, message: str,
-                 fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.fields = status, message, fields or {}
 
 
 # -- errors as JSON -------------------------------------------------------------------------------
@@ -110,24 +100,6 @@ def _principal() -> Principal:
     if principal is None:  # login_required has answered 401 already
         raise ApiError(401, "Silakan masuk terlebih dahulu.")
     return principal
-
-
-def _json_body(schema: Schema, *, optional: bool = False) -> Any:
-    """The request's JSON object loaded by `schema` (ValidationError -> 422 with fields)."""
-    if not request.get_data(cache=True).strip():
-        if optional:
-            return schema.load({})
-        raise ApiError(422, INVALID_MESSAGE, {"_schema": ["Badan permintaan wajib diisi."]})
-    if not request.is_json:
-        raise ApiError(415, "Kirim data sebagai JSON (Content-Type: application/json).")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(422, INVALID_MESSAGE,
-                       {"_schema": ["Badan permintaan harus berupa objek JSON."]})
-    with_nul = nul_fields(data)
-    if with_nul:
-        raise ApiError(422, INVALID_MESSAGE, {key: [NUL_MESSAGE] for key in with_nul})
-    return schema.load(data)
 
 
 def _read_session() -> Session:
@@ -248,7 +220,7 @@ def get_package(package_id: uuid.UUID) -> ResponseReturnValue:
 @login_required(csrf="header")
 def submit_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
-    _json_body(NoBodySchema(), optional=True)
+    json_body(NoBodySchema(), optional=True)
     with transaction(resources().session_factory) as session:
         packages.submit_package(session, principal=principal, package_id=package_id,
                                 at=current_time())
@@ -264,7 +236,7 @@ def submit_package(package_id: uuid.UUID) -> ResponseReturnValue:
 @login_required(csrf="header")
 def withdraw_package(package_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
-    _json_body(NoBodySchema(), optional=True)
+    json_body(NoBodySchema(), optional=True)
     with transaction(resources().session_factory) as session:
         packages.withdraw_package(session, principal=principal, package_id=package_id,
                                   at=current_time())
@@ -306,7 +278,7 @@ def upload_version(item_id: uuid.UUID) -> ResponseReturnValue:
 @login_required(csrf="header")
 def review_item(item_id: uuid.UUID) -> ResponseReturnValue:
     principal = _principal()
-    review: ReviewRequest = _json_body(ReviewSchema())
+    review: ReviewRequest = json_body(ReviewSchema())
     with transaction(resources().session_factory) as session:
         item = packages.review_item(session, principal=principal, item_id=item_id,
                                     decision=review.decision, reason=review.reason,
