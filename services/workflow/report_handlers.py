@@ -76,42 +76,36 @@ def _complete_report_step(session: Session, cycle: Cycle, event: Event) -> None:
                       note="Laporan hasil evaluasi SAKIP internal disetujui Kepala Dinas.")
 
 
-def report_ready(session: Session, event: Event) -> None:
+def _tell(session: Session, event: Event, role: Role, *, kind: str, subject: str,
+          body: str) -> None:
+    """Notify whoever holds `role` in the report's dinas that day (nothing for a recap or a
+    cycle of another tenant)."""
     cycle = _cycle_of(session, event)
     if cycle is None:
         return
-    kepala = holders(session, Role.KEPALA_DINAS, cycle.tenant_id,
-                     _local_day(session, cycle, event))
-    notify(session, kepala, tenant_id=cycle.tenant_id, kind="report.ready", cycle_id=cycle.id,
-           at=event.occurred_at,
-           subject=f"Laporan hasil evaluasi SAKIP {cycle.year} siap ditinjau",
-           body="Laporan Hasil Evaluasi SAKIP Internal telah tersusun (PDF dan XLSX). Mohon "
-                "tinjau, lalu setujui atau kembalikan kepada tim evaluasi.")
+    people = holders(session, role, cycle.tenant_id, _local_day(session, cycle, event))
+    notify(session, people, tenant_id=cycle.tenant_id, kind=kind, cycle_id=cycle.id,
+           at=event.occurred_at, subject=subject.format(year=event.payload["year"]), body=body)
+
+
+def report_ready(session: Session, event: Event) -> None:
+    _tell(session, event, Role.KEPALA_DINAS, kind="report.ready",
+          subject="Laporan hasil evaluasi SAKIP {year} siap ditinjau",
+          body="Laporan Hasil Evaluasi SAKIP Internal telah tersusun (PDF dan XLSX). Mohon "
+               "tinjau, lalu setujui atau kembalikan kepada tim evaluasi.")
 
 
 def report_returned(session: Session, event: Event) -> None:
-    cycle = _cycle_of(session, event)
-    if cycle is None:
-        return
-    team = holders(session, Role.TIM_EVALUASI, cycle.tenant_id,
-                   _local_day(session, cycle, event))
-    notify(session, team, tenant_id=cycle.tenant_id, kind="report.returned", cycle_id=cycle.id,
-           at=event.occurred_at,
-           subject=f"Laporan hasil evaluasi SAKIP {cycle.year} dikembalikan",
-           body=f"Kepala Dinas mengembalikan laporan dengan alasan: {event.payload['reason']}. "
-                "LKE dibuka kembali untuk diperbaiki.")
+    _tell(session, event, Role.TIM_EVALUASI, kind="report.returned",
+          subject="Laporan hasil evaluasi SAKIP {year} dikembalikan",
+          body=f"Kepala Dinas mengembalikan laporan dengan alasan: {event.payload['reason']}. "
+               "LKE dibuka kembali untuk diperbaiki.")
 
 
 def report_failed(session: Session, event: Event) -> None:
-    cycle = _cycle_of(session, event)
-    if cycle is None:
-        return
-    team = holders(session, Role.TIM_EVALUASI, cycle.tenant_id,
-                   _local_day(session, cycle, event))
-    notify(session, team, tenant_id=cycle.tenant_id, kind="report.failed", cycle_id=cycle.id,
-           at=event.occurred_at,
-           subject=f"Laporan hasil evaluasi SAKIP {cycle.year} gagal disusun",
-           body=f"{event.payload['error']} Silakan minta penyusunan laporan kembali.")
+    _tell(session, event, Role.TIM_EVALUASI, kind="report.failed",
+          subject="Laporan hasil evaluasi SAKIP {year} gagal disusun",
+          body=f"{event.payload['error']} Silakan minta penyusunan laporan kembali.")
 
 
 REPORT_HANDLERS: dict[str, Callable[[Session, Event], None]] = {
