@@ -15,10 +15,14 @@ from shared.config import ConfigError, Settings, load_settings
 
 
 def _settings() -> Settings:
+    from shared import clock
+
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    clock.use_settings(settings)
+    return settings
 
 
 @click.group()
@@ -381,6 +385,14 @@ def _session(settings: Settings) -> Iterator[Session]:
     finally:
         engine.dispose()
 
+
+def _register_groups() -> None:
+    from sakip.demo_cli import demo
+
+    main.add_command(demo)
+
+
+_register_groups()
 
 if __name__ == "__main__":
     main()

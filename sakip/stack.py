@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -56,7 +57,11 @@ class Child:
 
 
 class Stack:
-    def __init__(self, state_dir: Path, ports: Ports, *, out: IO[str] = sys.stdout) -> None:
+    def __init__(self, state_dir: Path, ports: Ports, *, out: IO[str] = sys.stdout,
+                 environ: Mapping[str, str] | None = None) -> None:
+        """`environ` (default: this process's environment) is what the stack's settings and
+        children start from; `sakip demo city` and the benchmarks pass their own."""
+        self.environ = dict(os.environ if environ is None else environ)
         self.state_dir = state_dir.resolve()
         self.ports = ports
         self.out = out
@@ -69,7 +74,7 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._log_dir.mkdir(exist_ok=True)
         secrets_env = self._local_secrets()
-        env = {**os.environ, **secrets_env, "SAKIP_STATE_DIR": str(self.state_dir),
+        env = {**self.environ, **secrets_env, "SAKIP_STATE_DIR": str(self.state_dir),
                # The portal calls the workflow and reporting services this stack starts,
                # whatever else is configured.
                "WORKFLOW_URL": f"http://127.0.0.1:{self.ports.workflow}",
@@ -79,7 +84,7 @@ class Stack:
             redis_server = RedisServer(self.state_dir / "redis")
             self._start_server(redis_server)
             env["REDIS_URL"] = redis_server.url
-        if not os.environ.get("S3_ENDPOINT"):
+        if not self.environ.get("S3_ENDPOINT"):
             self._check_port_free(self.ports.s3, "--s3-port")
             s3 = SeaweedS3(self.state_dir / "s3", env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"],
                            s3_port=self.ports.s3)
@@ -107,7 +112,7 @@ class Stack:
             path.chmod(0o600)
         values: dict[str, str] = json.loads(path.read_text())
         # Configured values win over generated ones.
-        return {k: os.environ.get(k) or v for k, v in values.items()}
+        return {k: self.environ.get(k) or v for k, v in values.items()}
 
     def _check_port_free(self, port: int, option: str) -> None:
         if port_open("127.0.0.1", port):

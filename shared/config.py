@@ -116,6 +116,15 @@ class Settings:
     metrics_port: int = _setting(
         "METRICS_PORT", "port of the /metrics endpoint of non-HTTP processes (0: none)", 0
     )
+    demo_clock_file: str = _setting(
+        "SAKIP_DEMO_CLOCK",
+        "file of the demo clock every process reads (SAKIP_ENV=demo only; default "
+        "<state dir>/demo-clock.json; moved by `sakip demo clock`)", ""
+    )
+    relay_poll_ms: int = _setting(
+        "RELAY_POLL_MS", "milliseconds the outbox relay waits before looking at an empty outbox "
+        "again", 50
+    )
     trusted_proxies: int = _setting(
         "TRUSTED_PROXIES",
         "reverse proxies in front of the web services whose X-Forwarded-For/-Proto/-Host "
@@ -131,6 +140,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.state_dir / 'sakip.db').resolve()}"
+
+    @property
+    def demo_clock_path(self) -> Path | None:
+        """The demo clock's file in `demo`; None (the real time) in every other environment."""
+        if self.env != "demo":
+            return None
+        return Path(self.demo_clock_file) if self.demo_clock_file else (
+            self.state_dir / "demo-clock.json")
 
     @property
     def presign_endpoint(self) -> str:
@@ -219,6 +236,11 @@ def _validate(s: Settings) -> list[str]:
         problems.append("REPORT_LEASE_SECONDS must be at least 2")
     if s.scheduler_interval_seconds < 1:
         problems.append("SCHEDULER_INTERVAL_SECONDS must be at least 1")
+    if s.demo_clock_file and s.env != "demo":
+        problems.append("SAKIP_DEMO_CLOCK is only allowed with SAKIP_ENV=demo: any other "
+                        "environment runs on the real time")
+    if not 1 <= s.relay_poll_ms <= 5000:
+        problems.append("RELAY_POLL_MS must be between 1 and 5000")
     if s.max_upload_bytes < 1:
         problems.append("MAX_UPLOAD_BYTES must be at least 1")
     if s.is_production:

@@ -6,6 +6,7 @@ import signal
 import threading
 from typing import Any
 
+from shared import clock
 from shared.config import Settings, load_settings
 from shared.logging import configure_logging
 from shared.metrics import start_metrics_server
@@ -14,6 +15,7 @@ from shared.metrics import start_metrics_server
 def start_process(name: str) -> tuple[Settings, threading.Event]:
     """Load settings, set up logs and /metrics, and return an event set on SIGTERM/SIGINT."""
     settings = load_settings()
+    clock.use_settings(settings)
     configure_logging(name, level=settings.log_level, json_logs=settings.log_json)
     start_metrics_server(settings.metrics_port)
     stop = threading.Event()

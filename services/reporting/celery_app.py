@@ -84,6 +84,14 @@ def _serve_metrics(**_: Any) -> None:
     start_metrics_server(int(os.environ.get("METRICS_PORT", "0")))
 
 
+@signals.worker_init.connect
+def _use_the_clock(**_: Any) -> None:
+    """The worker (and the pool children it forks) read the clock its settings name."""
+    from shared import clock
+
+    clock.use_settings(celery_app.conf.sakip_settings)
+
+
 @signals.worker_ready.connect
 def _start_reaper(**_: Any) -> None:
     """Every worker reaps expired report leases (claims by conditional UPDATE make concurrent

@@ -31,7 +31,9 @@ from shared.cycles.models import (
 )
 from shared.documents.events import (
     DOCUMENT_ACCEPTED,
+    DOCUMENT_REPLACED,
     DOCUMENT_RETURNED,
+    DOCUMENT_UPLOADED,
     SUBMISSION_ACCEPTED,
     SUBMISSION_SUBMITTED,
     SUBMISSION_WITHDRAWN,
@@ -50,6 +52,16 @@ def _cycle_of(session: Session, event: Event) -> Cycle | None:
 
 def _bidang(event: Event) -> uuid.UUID:
     return uuid.UUID(event.payload["bidang_id"])
+
+
+def uploaded(session: Session, event: Event) -> None:
+    """A Bidang put a (new) version of a document in: the workflow knows it is being worked
+    on before the package is handed in (a returned document being fixed shows as uploaded)."""
+    cycle = _cycle_of(session, event)
+    if cycle is None:
+        return
+    move_items(session, cycle, _bidang(event), [event.payload["document_type"]],
+               ItemProgress.UPLOADED, event.occurred_at)
 
 
 def submitted(session: Session, event: Event) -> None:
@@ -135,6 +147,8 @@ def complete_collection_if_done(session: Session, cycle: Cycle) -> None:
 
 HANDLERS: dict[str, SubStateHandler] = {
     **REPORT_HANDLERS,
+    DOCUMENT_UPLOADED: uploaded,
+    DOCUMENT_REPLACED: uploaded,
     SUBMISSION_SUBMITTED: submitted,
     SUBMISSION_WITHDRAWN: withdrawn,
     DOCUMENT_RETURNED: document_returned,

@@ -61,6 +61,7 @@ class PackageProgress(StrEnum):
 
 
 class ItemProgress(StrEnum):
+    UPLOADED = "uploaded"  # a version is in, the package not yet handed in (again)
     WITHDRAWN = "withdrawn"  # the package was withdrawn before review
     SUBMITTED = "submitted"
     RETURNED = "returned"

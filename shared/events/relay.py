@@ -124,7 +124,7 @@ def run_relay(
 def main() -> None:
     """Run the relay from environment settings until SIGTERM/SIGINT."""
     settings, stop = start_process("relay")
-    run_relay(settings, stop=stop)
+    run_relay(settings, stop=stop, poll_interval=settings.relay_poll_ms / 1000)
 
 
 if __name__ == "__main__":

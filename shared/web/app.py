@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared import clock
 from shared.config import ConfigError, Settings, load_settings
 from shared.identity.models import User
 from shared.logging import configure_logging, enter_correlation, exit_correlation
@@ -37,6 +38,7 @@ ERROR_MESSAGES = {
 
 def create_service_app(service: str, settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
+    clock.use_settings(settings)
     configure_logging(service, level=settings.log_level, json_logs=settings.log_json)
     app = Flask(service)
     app.config.update(
