@@ -314,15 +314,26 @@ def test_events_claiming_another_tenant_change_nothing(world: World, feed: Feed,
 def test_events_of_other_types_are_acknowledged_and_ignored(world: World, feed: Feed,
                                                             redis_client, stream,
                                                             session_factory):
+    unknown = Event(id=uuid.uuid4(), type="something.else", tenant_id=world.a.tenant_id,
+                    occurred_at=at(6), schema_version=1, payload={"x": 1})
+    before = packages(session_factory, world.a)
+    feed(unknown)
+
+    assert packages(session_factory, world.a) == before
+    assert count(session_factory, InboxEntry) == 0
+    assert redis_client.xpending(stream, GROUP)["pending"] == 0
+    assert redis_client.xlen(f"{stream}:dead") == 0
+
+
+def test_an_upload_shows_the_document_as_being_worked_on(world: World, feed: Feed,
+                                                         session_factory):
     package = package_of(world.a, 0)
     uploaded = intake_event(DOCUMENT_UPLOADED, tenant_id=world.a.tenant_id, at=at(5), payload={
         **package.item_ref("IKU"), "version_number": 1, "sha256": "0" * 64, "size_bytes": 10,
         "kind": "pdf"})
-    unknown = Event(id=uuid.uuid4(), type="something.else", tenant_id=world.a.tenant_id,
-                    occurred_at=at(6), schema_version=1, payload={"x": 1})
     before = packages(session_factory, world.a)
-    feed(uploaded, unknown)
+    feed(uploaded)
 
-    assert packages(session_factory, world.a) == before
-    assert count(session_factory, InboxEntry) == 0
-    assert redis_client.xlen(f"{stream}:dead") == 0
+    assert packages(session_factory, world.a) == before  # not handed in yet
+    assert items(session_factory, world.a, world.a.bidang[0]) == {"IKU": "uploaded"}
+    assert count(session_factory, InboxEntry) == 1
