@@ -210,7 +210,11 @@ class Stack:
         w("  Metrics:\n")
         for child in self.children:
             w(f"    {child.name:<18} {child.metrics_url}\n")
-        w(f"  Logs:              {self._log_dir}/\n\n")
+        w(f"  Logs:              {self._log_dir}/\n")
+        if settings.demo_clock_path is not None:
+            w(f"  Demo clock:        {settings.demo_clock_path} "
+              "(`sakip demo clock advance --days N` moves every process's time)\n")
+        w("\n")
         w(f"  Demo tenant: {DEMO_TENANT_NAME}\n")
         w(f"  Demo logins (password {DEMO_PASSWORD}):\n")
         for u in DEMO_USERS:
