@@ -22,10 +22,9 @@ from shared.audit import AuditEntry
 from shared.cycles.events import STEP_COMPLETED, STEP_STARTED
 from shared.cycles.models import CollectionItem, CollectionPackage, CycleStep
 from shared.db import transaction
-from shared.documents.events import DOCUMENT_UPLOADED
 from shared.events import Consumer, Event
 from shared.events.models import InboxEntry, OutboxEvent
-from tests.intake_events import PackageEvents, intake_event, publish
+from tests.intake_events import PackageEvents, publish
 from tests.world import OWED, SEEDED_AT, Dinas, World
 
 
@@ -324,16 +323,3 @@ def test_events_of_other_types_are_acknowledged_and_ignored(world: World, feed: 
     assert redis_client.xpending(stream, GROUP)["pending"] == 0
     assert redis_client.xlen(f"{stream}:dead") == 0
 
-
-def test_an_upload_shows_the_document_as_being_worked_on(world: World, feed: Feed,
-                                                         session_factory):
-    package = package_of(world.a, 0)
-    uploaded = intake_event(DOCUMENT_UPLOADED, tenant_id=world.a.tenant_id, at=at(5), payload={
-        **package.item_ref("IKU"), "version_number": 1, "sha256": "0" * 64, "size_bytes": 10,
-        "kind": "pdf"})
-    before = packages(session_factory, world.a)
-    feed(uploaded)
-
-    assert packages(session_factory, world.a) == before  # not handed in yet
-    assert items(session_factory, world.a, world.a.bidang[0]) == {"IKU": "uploaded"}
-    assert count(session_factory, InboxEntry) == 1
