@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url, text
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from sakip.localinfra import (
     WEB_PROCESS_ENV,
@@ -37,9 +38,12 @@ class BenchStack:
     workdir: Path
     env: dict[str, str]
     settings: Settings
+    engine: Engine | None = None  # one per stack, disposed with it
 
-    def session_factory(self):  # type: ignore[no-untyped-def]
-        return make_session_factory(make_engine(self.settings.effective_database_url))
+    def session_factory(self) -> sessionmaker[Session]:
+        if self.engine is None:
+            self.engine = make_engine(self.settings.effective_database_url)
+        return make_session_factory(self.engine)
 
     @contextmanager
     def gunicorn(self, service: str, *, workers: int = 1, threads: int = 4,
@@ -50,15 +54,38 @@ class BenchStack:
         env = {**self.env, **WEB_PROCESS_ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics),
                "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads), **extra_env}
         bindir = Path(sys.executable).parent
-        process = subprocess.Popen(
-            [str(bindir / "gunicorn"), "-c", "python:shared.web.gunicorn_conf", "--bind",
-             f"127.0.0.1:{port}", f"services.{service}.wsgi:app"],
-            env=env, stdout=subprocess.DEVNULL, stderr=(self.workdir / f"{service}.log").open("ab"),
-            start_new_session=True, preexec_fn=die_with_parent)
+        with (self.workdir / f"{service}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [str(bindir / "gunicorn"), "-c", "python:shared.web.gunicorn_conf", "--bind",
+                 f"127.0.0.1:{port}", f"services.{service}.wsgi:app"],
+                env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                preexec_fn=die_with_parent)
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _ok(f"{url}/readyz"), 60, f"{service} gunicorn")
         try:
             yield url, process
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+    @contextmanager
+    def process(self, name: str, argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+        """A platform process (`[sys.executable, "-m", "shared.events.relay"]`, ...) on this
+        stack, ready once its /metrics port opens; stopped with SIGTERM afterwards."""
+        port = free_ports(1)[0]
+        metrics = self.workdir / f"metrics-{name}"
+        metrics.mkdir()
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics), "METRICS_PORT": str(port)}
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                                       start_new_session=True, preexec_fn=die_with_parent)
+        wait_until(lambda: process.poll() is not None or _ok(f"http://127.0.0.1:{port}/metrics"),
+                   60, name)
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {name}.log")
+        try:
+            yield process
         finally:
             process.terminate()
             process.wait(30)
@@ -96,7 +123,12 @@ def bench_stack(**settings_env: str) -> Iterator[BenchStack]:
         from shared.storage import ObjectStore
 
         ObjectStore.from_settings(settings).ensure_bucket()
-        yield BenchStack(workdir=workdir, env=env, settings=settings)
+        stack = BenchStack(workdir=workdir, env=env, settings=settings)
+        try:
+            yield stack
+        finally:
+            if stack.engine is not None:
+                stack.engine.dispose()
     finally:
         s3.stop(timeout=5)
         redis_server.stop()
