@@ -127,9 +127,21 @@ def refusal_reason(exc: UploadRefused) -> str:
 
 def upload_stored(res: Resources, *, tenant_id: uuid.UUID, size_bytes: int) -> None:
     """Count a stored upload for its dinas (by slug: labels never hold ids)."""
-    with res.session_factory() as session:
-        slug = session.scalar(select(Tenant.slug).where(Tenant.id == tenant_id)) or "unknown"
-    metrics_uploads.upload_stored(tenant=slug, size_bytes=size_bytes)
+    metrics_uploads.upload_stored(tenant=_slug_of(res, tenant_id), size_bytes=size_bytes)
+
+
+_SLUGS: dict[uuid.UUID, str] = {}  # a dinas's slug never changes (renaming keeps it)
+
+
+def _slug_of(res: Resources, tenant_id: uuid.UUID) -> str:
+    slug = _SLUGS.get(tenant_id)
+    if slug is None:
+        with res.session_factory() as session:
+            slug = session.scalar(select(Tenant.slug).where(Tenant.id == tenant_id))
+        if slug is None:
+            return "unknown"
+        _SLUGS[tenant_id] = slug
+    return slug
 
 
 def refuse_oversized(res: Resources, content_length: int | None) -> None:
