@@ -12,6 +12,7 @@ from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
 KINDS = (  # (label, a piece of the command line), first match wins
+    ("bare app (gunicorn)", "bench.bare_upload"),
     ("intake (gunicorn)", "gunicorn"),
     ("S3 (weed)", "weed"),
     ("Redis", "redis-server"),

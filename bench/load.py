@@ -8,13 +8,15 @@ The stack (bench/stack.py): own Redis and SeaweedFS, a fresh PostgreSQL database
 gunicorn (gthread), the outbox relay, the workflow consumer and one Celery reporting worker.
 Phases, in this order:
 1. direct presigned PUTs of SIZE objects to SeaweedFS (URLs prepared beforehand), USERS users;
-2. the intake API's multipart upload of a new version, USERS users, Bearer API tokens of 48
+2. the same multipart body POSTed to a bare Flask -> S3 -> PostgreSQL app (bench/bare_upload.py)
+   under gunicorn with intake's workers and threads, USERS users: the framework's own cost;
+3. the intake API's multipart upload of a new version, USERS users, Bearer API tokens of 48
    Bidang staff of one dinas, each request a random item of that staff's package (distinct bytes
    every time, so every request stores a new version and commits a document event);
-3. for the events of (2): outbox created_at -> the workflow consumer's inbox processed_at;
-   reference: XADD -> XREADGROUP round trips on the same Redis at the rate (2) reached;
-4. REPORTS cycle reports (distinct collected cycles seeded like bench/reports.py) requested at
-   once and built by the worker, alone, then again while (2) runs a second time.
+4. for the events of (3): outbox created_at -> the workflow consumer's inbox processed_at;
+   reference: XADD -> XREADGROUP round trips on the same Redis at the rate (3) reached;
+5. REPORTS cycle reports (distinct collected cycles seeded like bench/reports.py) requested at
+   once and built by the worker, alone, then again while (3) runs a second time.
 A table of figures and ratios is printed; `--write` puts it into bench/README.md.
 """
 
@@ -62,6 +64,7 @@ from shared.identity.roles import Role
 from shared.sop.template import load_shipped_template
 from shared.storage import ObjectStore
 
+BARE_APP = "bench.bare_upload:create_app()"
 LOCUSTFILE = Path(__file__).with_name("locustfiles") / "load.py"
 README = Path(__file__).with_name("README.md")
 BEGIN, END = "<!-- bench.load results: begin -->", "<!-- bench.load results: end -->"
@@ -217,6 +220,7 @@ def platform_processes(stack: BenchStack) -> Iterator[None]:
 @dataclass
 class Results:
     direct: LocustFigures
+    bare: LocustFigures
     upload: LocustFigures
     events: list[float]
     stream: LocustFigures
@@ -226,6 +230,7 @@ class Results:
     loaded_upload: LocustFigures
     overlap: bool
     direct_cpu: dict[str, float]
+    bare_cpu: dict[str, float]
     upload_cpu: dict[str, float]
 
 
@@ -242,25 +247,29 @@ def measure(args: argparse.Namespace) -> Results:
         put_plan = {"size": size, "presigned": presigned_urls(
             stack.settings, max(200, 1200 * args.seconds))}
         upload_plan = {"size": size, "staff": staff}
-        with stack.gunicorn("intake", workers=args.workers, threads=args.threads) as (url, _), \
-                platform_processes(stack):
+        web = {"workers": args.workers, "threads": args.threads}
+        with stack.gunicorn("intake", **web) as (url, _), platform_processes(stack):
             build_reports(stack, factory, store, cycles[:1])  # warm-up of the worker
             print("1. direct presigned PUTs ...", flush=True)
             direct, direct_cpu = run_locust(
                 stack, "DirectPut", "direct presigned PUT",
                 host=f"http://{stack.settings.s3_endpoint}", plan=put_plan, **common)
-            print("2. platform uploads ...", flush=True)
+            print("2. bare Flask -> S3 -> PostgreSQL uploads ...", flush=True)
+            with stack.gunicorn("bare-upload", app=BARE_APP, **web) as (bare_url, _):
+                bare, bare_cpu = run_locust(stack, "BareUpload", "bare upload", host=bare_url,
+                                            plan={"size": size}, **common)
+            print("3. platform uploads ...", flush=True)
             since = now()
             upload, upload_cpu = run_locust(stack, "PlatformUpload", "platform upload",
                                             host=url, plan=upload_plan, **common)
-            print("3. event latency, then the Redis round trip reference ...", flush=True)
+            print("4. event latency, then the Redis round trip reference ...", flush=True)
             events = event_latencies(factory, since)
             stream, _ = run_locust(stack, "StreamRoundTrip", "XADD -> XREADGROUP", host=url,
                                    plan={"redis_url": stack.settings.redis_url,
                                          "stream": f"bench-{uuid.uuid4().hex[:6]}",
                                          "per_user_rate": upload.rate / args.users},
                                    **common)
-            print("4. reports alone, then while uploads run ...", flush=True)
+            print("5. reports alone, then while uploads run ...", flush=True)
             alone = build_reports(stack, factory, store, cycles)
             process, run = start_locust(stack.workdir, "PlatformUpload", host=url,
                                         plan=upload_plan, **common)
@@ -268,8 +277,8 @@ def measure(args: argparse.Namespace) -> Results:
             loaded = build_reports(stack, factory, store, cycles)
             overlap = process.poll() is None
             loaded_upload = finish_locust(process, run, "platform upload")
-    return Results(direct, upload, events, stream, len(cycles), alone, loaded, loaded_upload,
-                   overlap, direct_cpu, upload_cpu)
+    return Results(direct, bare, upload, events, stream, len(cycles), alone, loaded,
+                   loaded_upload, overlap, direct_cpu, bare_cpu, upload_cpu)
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -278,34 +287,33 @@ def _ms(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
+def _row(label: str, f: LocustFigures) -> str:
+    return (f"| {label} | {f.rate:.1f} | {_ms(f.p50)} | {_ms(f.p95)} | {_ms(f.p99)} | "
+            f"{f.requests} ({f.failures}) |")
+
+
 def table(r: Results, args: argparse.Namespace) -> str:
-    ratio = r.upload.rate / r.direct.rate
+    ratio, bare_ratio = r.upload.rate / r.direct.rate, r.bare.rate / r.direct.rate
     e50, e99 = percentile(r.events, 50), percentile(r.events, 99)
     per_min_alone, per_min_loaded = r.reports * 60 / r.alone_s, r.reports * 60 / r.loaded_s
     ok = {True: "met", False: "NOT met"}
     lines = [
         "| measure | req/s | p50 ms | p95 ms | p99 ms | n (failed) |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| 1. direct presigned PUT to SeaweedFS ({args.size_kb} KB) | {r.direct.rate:.1f} | "
-        f"{_ms(r.direct.p50)} | {_ms(r.direct.p95)} | {_ms(r.direct.p99)} | "
-        f"{r.direct.requests} ({r.direct.failures}) |",
-        f"| 2. platform upload, intake API multipart ({args.size_kb} KB) | {r.upload.rate:.1f} | "
-        f"{_ms(r.upload.p50)} | {_ms(r.upload.p95)} | {_ms(r.upload.p99)} | "
-        f"{r.upload.requests} ({r.upload.failures}) |",
-        f"| 3. event: outbox created_at -> workflow inbox processed_at | "
+        _row(f"1. direct presigned PUT to SeaweedFS ({args.size_kb} KB)", r.direct),
+        _row(f"2. bare upload, Flask -> S3 -> PostgreSQL multipart ({args.size_kb} KB)", r.bare),
+        _row(f"3. platform upload, intake API multipart ({args.size_kb} KB)", r.upload),
+        f"| 4. event: outbox created_at -> workflow inbox processed_at | "
         f"{len(r.events) / args.seconds:.1f} | {_ms(e50)} | {_ms(percentile(r.events, 95))} | "
         f"{_ms(e99)} | {len(r.events)} (0) |",
-        f"| 3. reference: Redis XADD -> XREADGROUP at that rate | {r.stream.rate:.1f} | "
-        f"{_ms(r.stream.p50)} | {_ms(r.stream.p95)} | {_ms(r.stream.p99)} | "
-        f"{r.stream.requests} ({r.stream.failures}) |",
-        f"| 4. platform upload while the reports build | {r.loaded_upload.rate:.1f} | "
-        f"{_ms(r.loaded_upload.p50)} | {_ms(r.loaded_upload.p95)} | "
-        f"{_ms(r.loaded_upload.p99)} | {r.loaded_upload.requests} "
-        f"({r.loaded_upload.failures}) |",
+        _row("4. reference: Redis XADD -> XREADGROUP at that rate", r.stream),
+        _row("5. platform upload while the reports build", r.loaded_upload),
         "",
         f"- upload rate / direct-put rate: **{ratio:.0%}** (target >= 40 %: "
         f"{ok[ratio >= TARGET_RATIO]}); upload p99 {_ms(r.upload.p99)} ms (target < 500 ms: "
         f"{ok[r.upload.p99 < TARGET_UPLOAD_P99]})",
+        f"- bare upload rate / direct-put rate: **{bare_ratio:.0%}** (issue 9 quotes about 74 %); "
+        f"platform upload rate / bare upload rate: **{r.upload.rate / r.bare.rate:.0%}**",
         f"- event latency p50 {_ms(e50)} ms, p99 **{_ms(e99)} ms** (target p99 < 250 ms: "
         f"{ok[e99 < TARGET_EVENT_P99]}); the raw Redis round trip p50 {_ms(r.stream.p50)} ms, "
         f"p99 {_ms(r.stream.p99)} ms",
@@ -318,16 +326,18 @@ def table(r: Results, args: argparse.Namespace) -> str:
 
 
 def cpu_table(r: Results) -> str:
-    """CPU milliseconds per request of each kind of process, in runs (1) and (2)."""
-    kinds = sorted(set(r.direct_cpu) | set(r.upload_cpu),
-                   key=lambda k: -r.upload_cpu.get(k, 0.0))
-    lines = ["| CPU ms per request | 1. direct PUT | 2. platform upload |", "|---|---:|---:|"]
+    """CPU milliseconds per request of each kind of process, in runs (1), (2) and (3)."""
+    runs = ((r.direct_cpu, r.direct), (r.bare_cpu, r.bare), (r.upload_cpu, r.upload))
+    kinds = sorted({kind for spent, _ in runs for kind in spent},
+                   key=lambda k: -r.upload_cpu.get(k, 0.0) - r.bare_cpu.get(k, 0.0))
+    lines = ["| CPU ms per request | 1. direct PUT | 2. bare upload | 3. platform upload |",
+             "|---|---:|---:|---:|"]
     for kind in [*kinds, "all"]:
         values = []
-        for spent, figures in ((r.direct_cpu, r.direct), (r.upload_cpu, r.upload)):
+        for spent, figures in runs:
             seconds = sum(spent.values()) if kind == "all" else spent.get(kind, 0.0)
             values.append(f"{seconds * 1000 / max(1, figures.requests):.1f}")
-        lines.append(f"| {kind} | {values[0]} | {values[1]} |")
+        lines.append(f"| {kind} | {' | '.join(values)} |")
     return "\n".join(lines)
 
 
@@ -338,9 +348,9 @@ def machine(args: argparse.Namespace) -> str:
                f"--size-kb {args.size_kb} --reports {args.reports} --workers {args.workers} "
                f"--threads {args.threads}")
     return (f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, "
-            f"{mem_kb / 1024 / 1024:.0f} GiB RAM; intake gunicorn gthread {args.workers} "
-            f"workers x {args.threads} threads; locust {locust_version()}, {args.users} users, "
-            f"{args.seconds} s per phase\n\n    {command}")
+            f"{mem_kb / 1024 / 1024:.0f} GiB RAM; intake and the bare app: gunicorn gthread "
+            f"{args.workers} workers x {args.threads} threads; locust {locust_version()}, "
+            f"{args.users} users, {args.seconds} s per phase\n\n    {command}")
 
 
 def locust_version() -> str:

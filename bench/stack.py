@@ -47,7 +47,10 @@ class BenchStack:
 
     @contextmanager
     def gunicorn(self, service: str, *, workers: int = 1, threads: int = 4,
+                 app: str | None = None,
                  **extra_env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+        """A service (`services.<service>.wsgi:app`, or the WSGI target `app`) under gunicorn
+        with the services' settings, ready once its /readyz answers."""
         port = free_ports(1)[0]
         metrics = self.workdir / f"metrics-{service}-{port}"
         metrics.mkdir()
@@ -57,7 +60,7 @@ class BenchStack:
         with (self.workdir / f"{service}.log").open("ab") as log:
             process = subprocess.Popen(
                 [str(bindir / "gunicorn"), "-c", "python:shared.web.gunicorn_conf", "--bind",
-                 f"127.0.0.1:{port}", f"services.{service}.wsgi:app"],
+                 f"127.0.0.1:{port}", app or f"services.{service}.wsgi:app"],
                 env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
                 preexec_fn=die_with_parent)
         url = f"http://127.0.0.1:{port}"

@@ -3,6 +3,8 @@
 ids, Redis URL, rates) comes as JSON from the file named by BENCH_PLAN.
 
 - DirectPut: PUT of a fresh 200 KB object through a presigned URL, straight to the S3 server.
+- BareUpload: the same multipart body POSTed to the bare Flask -> S3 -> PostgreSQL app
+  (bench/bare_upload.py), the reference for the framework's own cost.
 - PlatformUpload: the intake API's multipart upload of a new version (Bearer API token of one of
   many Bidang staff, a random item of that staff's package).
 - StreamRoundTrip: XADD at a fixed total rate; one reader greenlet (XREADGROUP, like the workflow
@@ -54,24 +56,41 @@ class DirectPut(FastHttpUser):
                             headers={"Content-Type": "application/pdf"})
 
 
+def multipart() -> tuple[bytes, str]:
+    """A fresh document as a multipart/form-data body (fields first, the file last) and its
+    Content-Type."""
+    assert make_body is not None
+    boundary = uuid.uuid4().hex
+    head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
+                   f"{v}\r\n" for k, v in FIELDS.items())
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+             f'filename="dokumen.pdf"\r\nContent-Type: application/pdf\r\n\r\n')
+    body = head.encode() + make_body() + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def post_upload(user: FastHttpUser, path: str, name: str, headers: dict[str, str]) -> None:
+    body, content_type = multipart()
+    with user.client.request("POST", path, data=body, name=name, catch_response=True,
+                             headers={**headers, "Content-Type": content_type}) as r:
+        if r.status_code != 201:
+            r.failure(f"{r.status_code} {(r.text or '')[:200]}")
+
+
+class BareUpload(FastHttpUser):
+    """The reference for the web tier: no auth, checks, audit, outbox, ORM or events."""
+
+    @task
+    def upload(self) -> None:
+        post_upload(self, "/upload", "bare upload", {})
+
+
 class PlatformUpload(FastHttpUser):
     @task
     def upload(self) -> None:
-        assert make_body is not None
         token, items = _pick(PLAN["staff"])
-        boundary = uuid.uuid4().hex
-        head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
-                       f"{v}\r\n" for k, v in FIELDS.items())
-        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="dokumen.pdf"\r\nContent-Type: application/pdf\r\n\r\n')
-        body = head.encode() + make_body() + f"\r\n--{boundary}--\r\n".encode()
-        with self.client.request(
-                "POST", f"/api/v1/items/{_pick(items)}/versions", data=body,
-                name="platform upload", catch_response=True,
-                headers={"Authorization": f"Bearer {token}",
-                         "Content-Type": f"multipart/form-data; boundary={boundary}"}) as r:
-            if r.status_code != 201:
-                r.failure(f"{r.status_code} {(r.text or '')[:200]}")
+        post_upload(self, f"/api/v1/items/{_pick(items)}/versions", "platform upload",
+                    {"Authorization": f"Bearer {token}"})
 
 
 class StreamRoundTrip(User):

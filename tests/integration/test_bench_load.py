@@ -18,11 +18,13 @@ def test_a_tiny_load_run_produces_every_figure() -> None:
 
     results = load.measure(args)
 
-    for figures in (results.direct, results.upload, results.stream, results.loaded_upload):
+    for figures in (results.direct, results.bare, results.upload, results.stream,
+                    results.loaded_upload):
         assert figures.requests > 0
         assert figures.rate > 0
         assert not any(math.isnan(v) for v in (figures.p50, figures.p95, figures.p99))
     assert results.direct.failures == 0
+    assert results.bare.failures == 0
     assert results.upload.failures == 0
     assert results.events
     assert results.reports == 1
@@ -30,6 +32,6 @@ def test_a_tiny_load_run_produces_every_figure() -> None:
     assert results.loaded_s > 0
     text = load.table(results, args)
     assert "nan" not in text
-    for label in ("direct presigned PUT", "platform upload", "outbox created_at",
-                  "XADD -> XREADGROUP", "reports: 1 cycle reports"):
+    for label in ("direct presigned PUT", "bare upload", "platform upload", "outbox created_at",
+                  "XADD -> XREADGROUP", "CPU ms per request", "reports: 1 cycle reports"):
         assert label in text
