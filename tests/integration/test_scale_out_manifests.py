@@ -125,5 +125,8 @@ def test_env_example_documents_every_variable_the_stack_names():
     # ${X} / $${X} in compose, {$X} in the Caddyfile; SAKIP_ENV_FILE names the file itself.
     named = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", text)) - {"SAKIP_ENV_FILE"}
     assert named <= env_names, named - env_names
-    settings = {f.metadata["env"] for f in SETTINGS} - {"SAKIP_STATE_DIR", "METRICS_PORT"}
+    # The local run's state dir and the demo clock (refused outside SAKIP_ENV=demo) have no
+    # place in a deployment's file.
+    settings = {f.metadata["env"] for f in SETTINGS} - {"SAKIP_STATE_DIR", "METRICS_PORT",
+                                                         "SAKIP_DEMO_CLOCK"}
     assert settings <= env_names, settings - env_names
