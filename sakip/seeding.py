@@ -75,6 +75,12 @@ def placeholder_pdf(text: str | None = None) -> bytes:
         content = b"BT /F1 12 Tf 72 720 Td (" + text.encode() + b") Tj ET"
         objects[2] = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    return assemble_pdf(objects)
+
+
+def assemble_pdf(objects: list[bytes]) -> bytes:
+    """A PDF file of `objects` (numbered from 1, the first the catalog) with a correct
+    cross-reference table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Callable
 
 from sakip.city.plan import MIN_FILE_BYTES
+from sakip.seeding import assemble_pdf
 
 PDF_CONTENT_TYPE = "application/pdf"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,18 +43,7 @@ def _pdf(title: str, padding: int) -> bytes:
         # An embedded attachment-like stream: what makes a scanned annex large.
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(pad), pad),
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objects)
 
 
 def pdf_file(title: str, size: int) -> bytes:
