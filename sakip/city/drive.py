@@ -37,6 +37,7 @@ from sakip.city.plan import CityBidang, CityPlan, DinasPlan
 from sakip.seeding import CLOSE_REASON, REPLACE_REASON, RETURN_REASON, SEED_TEMPLATE, Fate
 from shared import clock
 from shared.config import Settings
+from shared.i18n import format_datetime
 
 WORKERS = 8
 POLL_SECONDS = 0.25
@@ -127,7 +128,7 @@ def move_clock_to(run: CityRun, moment: datetime) -> None:
     if moment > demo_now(run):
         clock.set_to(run.clock_path, moment)
         run.clock_jumps += 1
-        run.say(f"  jam demo maju ke {moment.isoformat(timespec='minutes')}")
+        run.say(f"  jam demo maju ke {format_datetime(moment)}")
 
 
 def _phase(run: CityRun, name: str, action: Callable[[], None]) -> None:
