@@ -1,4 +1,6 @@
-"""`sakip demo ...`: the demo environment's own commands (refused anywhere but SAKIP_ENV=demo)."""
+"""`sakip demo ...`: the demo environment's own commands. The clock commands are refused
+anywhere but SAKIP_ENV=demo; `sakip demo city` starts a demo stack of its own (refused in
+production)."""
 
 from __future__ import annotations
 
@@ -108,10 +110,10 @@ def city(dinas_count: int, seed: int, bidang_range: str, max_file_kb: int,
     try:
         low, _, high = bidang_range.partition("-")
         bidang = (int(low), int(high or low))
+        plan = plan_city(dinas=dinas_count, seed=seed, bidang_per_dinas=bidang,
+                         max_file_bytes=max_file_kb * 1024)
     except ValueError as exc:
-        raise click.BadParameter("LOW-HIGH, e.g. 6-10", param_hint="--bidang") from exc
-    plan = plan_city(dinas=dinas_count, seed=seed, bidang_per_dinas=bidang,
-                     max_file_bytes=max_file_kb * 1024)
+        raise click.BadParameter(f"LOW-HIGH, e.g. 6-10 ({exc})", param_hint="--bidang") from exc
     folder = state_dir or Path(tempfile.mkdtemp(prefix="sakip-city-"))
     try:
         outcome = run_city(plan, database_url=database_url, state_dir=folder, out=sys.stdout,

@@ -115,6 +115,9 @@ def plan_city(*, dinas: int = 30, seed: int = 2026, year: int = 2026,
     """
     if not 1 <= dinas <= len(_DINAS_NAMES):
         raise ValueError(f"a city has 1 to {len(_DINAS_NAMES)} dinas")
+    low, high = bidang_per_dinas
+    if not 1 <= low <= high <= len(_BIDANG_NAMES):
+        raise ValueError(f"a dinas has 1 to {len(_BIDANG_NAMES)} Bidang, the lower bound first")
     rng = random.Random(seed)  # noqa: S311 - a repeatable plan, not a secret
     return CityPlan(seed=seed, year=year, dinas=tuple(
         _dinas(rng, number, bidang_per_dinas, max_file_bytes) for number in range(dinas)))
