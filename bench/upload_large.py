@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from minio import Minio
 
-from bench.stack import bench_stack
+from bench.stack import BenchStack, bench_stack
 from sakip.seeding import seed_collecting_cycle
 from services.intake.accounts import create_bidang, create_tenant, create_user
 from services.intake.packages import ensure_package, items_of
@@ -63,7 +63,7 @@ def stamp(path: Path, run: int) -> None:
         f.write(f"run-{run:04d}-{uuid.uuid4().hex}".encode())
 
 
-def seed(stack) -> tuple[uuid.UUID, str]:  # type: ignore[no-untyped-def]
+def seed(stack: BenchStack) -> tuple[uuid.UUID, str]:
     factory = stack.session_factory()
     with transaction(factory) as session:
         tenant = create_tenant(session, slug="bench", name="Dinas Bench")
@@ -101,7 +101,7 @@ def upload_through_service(url: str, token: str, item_id: uuid.UUID, path: Path)
     boundary = uuid.uuid4().hex
     (head, tail), length = multipart(path, boundary)
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=600)
     started = time.perf_counter()
     conn.putrequest("POST", f"/api/v1/items/{item_id}/versions")
     conn.putheader("Authorization", f"Bearer {token}")
