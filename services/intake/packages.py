@@ -234,10 +234,11 @@ def add_version(session: Session, *, principal: Principal, item_id: uuid.UUID,
     current version is returned with created=False, nothing is written and no event is emitted
     (the caller then removes the object it stored).
     """
-    # Lock the item first (serialising uploads to it), then check it as locked: a hand-in or
-    # a review committed meanwhile is seen.
-    session.scalars(select(SubmissionItem).where(SubmissionItem.id == item_id)
-                    .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    # Lock the item first (serialising uploads to it; never another dinas's), then check it as
+    # locked: a hand-in or a review committed meanwhile is seen.
+    session.scalars(select(SubmissionItem).where(
+        SubmissionItem.id == item_id, SubmissionItem.tenant_id.in_(principal.tenant_ids))
+        .with_for_update().execution_options(populate_existing=True)).one_or_none()
     item, package = check_can_upload(session, principal, item_id)
     current = latest_version(session, item)
     if current is not None and current.sha256 == upload.stored.sha256:
