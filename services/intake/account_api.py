@@ -115,12 +115,6 @@ def _self_service_refused(exc: SelfServiceError) -> ResponseReturnValue:
     return error_response(exc.status, exc.message, fields=exc.fields)
 
 
-@bp.after_request
-def _not_cached(response: Response) -> Response:
-    """Sessions and tokens of one user (a new token's plaintext above all): never cached."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
 
 def _me() -> Principal:
     principal = current_principal()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -85,12 +85,6 @@ def _unauthenticated(_exc: Exception) -> ResponseReturnValue:
     return error_response(401, "Silakan masuk terlebih dahulu: kirim token API di header "
                                "Authorization: Bearer <token>.")
 
-
-@bp.after_request
-def _not_cached(response: Response) -> Response:
-    """Answers are per user (and download links short-lived): no cache keeps them."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from services.intake.platform_admin_api import bp as platform_admin_bp
 from services.intake.portal import bp as portal_bp
 from services.intake.tenant_admin_api import bp as tenant_admin_bp
 from shared.config import Settings
+from shared.web.api_app import not_cached
 from shared.web.app import create_service_app
 
 SERVICE = "intake"
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(platform_admin_bp)
     app.register_blueprint(people_import_bp)
     app.register_blueprint(tenant_admin_bp)
+    app.after_request(not_cached)  # every /api/ answer, as in the other services
     return app

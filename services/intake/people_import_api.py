@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from typing import IO, Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 
@@ -208,12 +208,6 @@ def read_import_upload(stream: IO[bytes], content_type: str | None,
 
 
 # -- the routes -----------------------------------------------------------------------------------
-
-@bp.after_request
-def _not_cached(response: Response) -> Response:
-    """Answers carry one-time activation links: no cache keeps them."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _principal() -> Principal:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.orm import Session
@@ -54,12 +54,6 @@ ADMIN_ERRORS = (403, 404, 409, 415, 422)
 def _invalid_field(exc: InvalidField) -> ResponseReturnValue:
     return error_response(422, exc.message, fields={exc.field: [exc.message]})
 
-
-@bp.after_request
-def _not_cached(response: Response) -> Response:
-    """Answers carry one-time links and people's details: nothing keeps them."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 # -- schemas ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -66,12 +66,6 @@ WRITE_ERRORS = (400, 403, 404, 409, 415, 422)
 def _invalid_field(exc: people.InvalidField) -> ResponseReturnValue:
     return error_response(422, INVALID_MESSAGE, fields={exc.field: [exc.message]})
 
-
-@bp.after_request
-def _not_cached(response: Response) -> Response:
-    """Answers carry one-time credentials and personal data: no cache keeps them."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _administrator(session: Session, tenant_id: uuid.UUID) -> Principal:

@@ -19,11 +19,13 @@ def create_api_app(service: str, settings: Settings | None,
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_errors(app)
-    app.after_request(_not_cached)
+    app.after_request(not_cached)
     return app
 
 
-def _not_cached(response: Response) -> Response:
+def not_cached(response: Response) -> Response:
+    """No cache keeps an API answer: they are per user, and some carry one-time links,
+    tokens or people's details."""
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
